@@ -1,0 +1,1 @@
+//! Kingly OS host companion (placeholder, being written).
