@@ -1,0 +1,2 @@
+//! BCM2711 drivers (being written).
+#![no_std]
