@@ -1,1 +1,18 @@
-//! Kingly OS host companion (placeholder, being written).
+//! Kingly OS host companion library.
+//!
+//! Everything the `kingly` binary and the integration tests do on the host
+//! lives here, once: locating the workspace, building `kernel8.img`, building
+//! the SD image, the QEMU command line, and the MCP client that talks to the
+//! kernel over QEMU's stdio.
+
+pub mod artifacts;
+pub mod client;
+pub mod error;
+mod files;
+pub mod image;
+pub mod kernel;
+pub mod qemu;
+pub mod workspace;
+
+pub use artifacts::ensure_default_artifacts;
+pub use error::{Error, Result};

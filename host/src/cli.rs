@@ -1,0 +1,129 @@
+//! Command-line interface: argument parsing and the `qemu` and `image` commands.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::{Parser, Subcommand};
+use kingly::error::{Error, Result};
+use kingly::image::{self, ImageSpec, DEFAULT_CMDLINE};
+use kingly::{kernel, qemu, workspace};
+
+#[derive(Debug, Parser)]
+#[command(name = "kingly", version, about = "Build Kingly OS, run it in QEMU as an MCP stdio server, talk to it")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Boot Kingly OS in QEMU; QEMU's stdin/stdout become the MCP stdio
+    /// server (point an MCP client's config at this command).
+    Qemu {
+        /// SD card image to boot with (default: the built target/kingly/sd.img).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Kernel command line, passed with QEMU's -append.
+        #[arg(long, value_name = "CMDLINE")]
+        append: Option<String>,
+        /// Count instructions instead of following the host clock, for
+        /// repeatable timings.
+        #[arg(long)]
+        icount: bool,
+    },
+    /// Build kernel8.img and a bootable SD card image.
+    Image {
+        /// Where to write the image.
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Contents of cmdline.txt.
+        #[arg(long, default_value = DEFAULT_CMDLINE)]
+        cmdline: String,
+        /// A directory whose files are copied onto the card too: the Pi
+        /// firmware (start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb) for real hardware.
+        #[arg(long, value_name = "DIR")]
+        boot_files: Option<PathBuf>,
+    },
+    /// Boot in QEMU and talk to the kernel interactively.
+    Shell {
+        /// SD card image to boot with (default: the built target/kingly/sd.img).
+        #[arg(long)]
+        image: Option<PathBuf>,
+    },
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::Qemu { image, append, icount } => {
+            let (kernel8, image) = artifacts(image)?;
+            let mut extra = Vec::new();
+            if icount {
+                extra.extend(qemu::ICOUNT_ARGS);
+            }
+            if let Some(cmdline) = &append {
+                extra.extend(qemu::append_args(cmdline));
+            }
+            exec_qemu(qemu::qemu_command(&kernel8, &image, &extra))
+        }
+        Cmd::Image { output, cmdline, boot_files } => {
+            let kernel8 = kernel::build_kernel()?;
+            let output = output.unwrap_or_else(workspace::default_image);
+            let mut spec = ImageSpec::new(kernel8);
+            spec.cmdline = cmdline;
+            if let Some(dir) = boot_files {
+                spec.extra_files = image::files_in_dir(&dir)?;
+            }
+            image::build_image(&output, &spec)?;
+            print_summary(&output)
+        }
+        Cmd::Shell { image } => {
+            let (kernel8, image) = artifacts(image)?;
+            crate::shell::run(&kernel8, &image)
+        }
+    }
+}
+
+/// kernel8.img, built or refreshed, and the image to boot: the one given, or
+/// the default one, built when missing or stale.
+fn artifacts(image: Option<PathBuf>) -> Result<(PathBuf, PathBuf)> {
+    match image {
+        None => kingly::ensure_default_artifacts(),
+        Some(image) if image.is_file() => Ok((kernel::build_kernel()?, image)),
+        Some(image) => Err(Error::Image(format!("{} does not exist", image.display()))),
+    }
+}
+
+/// Replaces this process with QEMU, so an MCP client that started `kingly
+/// qemu` talks straight to QEMU's stdio, and signals reach QEMU.
+#[cfg(unix)]
+fn exec_qemu(mut cmd: Command) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec();
+    Err(Error::Qemu(format!("could not run {}: {err}", cmd.get_program().to_string_lossy())))
+}
+
+#[cfg(not(unix))]
+fn exec_qemu(mut cmd: Command) -> Result<()> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let status = cmd.status().map_err(|e| Error::Qemu(format!("could not run {program}: {e}")))?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn print_summary(path: &Path) -> Result<()> {
+    let s = image::inspect(path)?;
+    let p = &s.partition;
+    println!("{}", path.display());
+    println!("  size       {} MiB ({} bytes)", s.size >> 20, s.size);
+    println!(
+        "  partition  type {:#04x}{}, sectors {}..{}",
+        p.sys,
+        if p.is_active() { ", bootable" } else { "" },
+        p.starting_lba,
+        u64::from(p.starting_lba) + u64::from(p.sectors)
+    );
+    println!("  volume     {} ({:?}, {}-byte clusters)", s.volume_label, s.fat_type, s.cluster_bytes);
+    for (name, size) in &s.files {
+        println!("  file       {name:<24} {size:>10} bytes");
+    }
+    Ok(())
+}
