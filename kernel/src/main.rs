@@ -1,4 +1,72 @@
+//! # The Kingly OS kernel
+//!
+//! A unikernel for the Raspberry Pi 4 (and `qemu-system-aarch64 -M raspi4b`)
+//! whose only service interface is the Model Context Protocol on UART0.
+//!
+//! Boot order (see `docs/architecture.md`):
+//! 1. `arch/boot.s`: stack, BSS, EL2 → EL1, FP/SIMD, vectors (per core).
+//! 2. [`kernel_main`] on core 0: MMU + caches ([`mmu`]), the board's facts
+//!    from the mailbox ([`board`]), RAM mapped and the heap over it
+//!    ([`heap`]), UART0 and its receive interrupt ([`console`], [`irq`]),
+//!    cores 1–3 released ([`smp`]), then the MCP loop ([`server`]).
+//! 3. [`secondary_main`] on cores 1–3: MMU, then park on a work slot.
+//!
+//! Module map: `arch/` holds the assembly; [`exceptions`] turns every fault
+//! into an MCP `notifications/message` at level `emergency` ([`report`]) and
+//! a controlled halt; [`tools`] registers the OS's MCP tools.
 #![no_std]
 #![no_main]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+
+extern crate alloc;
+
+mod board;
+mod cmdline;
+mod console;
+mod cpu;
+mod exceptions;
+mod heap;
+mod irq;
+mod mmu;
+mod panic;
+mod report;
+mod server;
+mod smp;
+mod tools;
+
+core::arch::global_asm!(include_str!("arch/boot.s"));
+core::arch::global_asm!(include_str!("arch/vectors.s"));
+
+/// The firmware's x0 at entry, stored by `boot.s` after BSS is cleared (an
+/// atomic so the plain `str` from assembly needs no `static mut`).
+#[no_mangle]
+static BOOT_X0: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Core 0's Rust entry point, called by `boot.s` at EL1 with FP enabled.
+#[no_mangle]
+pub extern "C" fn kernel_main() -> ! {
+    mmu::init_tables();
+    mmu::enable_on_this_core();
+    cpu::enable_event_stream();
+
+    let facts = board::probe();
+    mmu::map_ram(facts.ram_bytes);
+    heap::init(facts.arm_memory);
+
+    let cmdline = cmdline::Options::parse(&facts.cmdline);
+    console::init(facts.uart_clock_hz, cmdline.baud);
+    irq::init();
+
+    smp::start_secondaries();
+
+    if let Some(selftest) = cmdline.selftest {
+        cpu::run_selftest(selftest);
+    }
+    server::run(tools::registry())
+}
+
+/// Cores 1–3 land here from `boot.s`.
+#[no_mangle]
+pub extern "C" fn secondary_main(core: u64) -> ! {
+    mmu::enable_on_this_core();
+    smp::park(core as usize)
+}

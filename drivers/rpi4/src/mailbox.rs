@@ -250,10 +250,13 @@ mod cache {
 
     #[cfg(target_arch = "aarch64")]
     fn lines(addr: usize, len: usize) -> impl Iterator<Item = usize> {
-        use aarch64_cpu::registers::CTR_EL0;
-        use tock_registers::interfaces::Readable;
-        // CTR_EL0.DminLine: log2 of the smallest data cache line in words.
-        let line = 4usize << CTR_EL0.read(CTR_EL0::DminLine);
+        let ctr: u64;
+        // SAFETY: reading CTR_EL0 (cache type) has no side effects and is
+        // permitted at EL1.
+        unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+        // CTR_EL0.DminLine (bits 16..19): log2 of the smallest data cache
+        // line in 4-byte words.
+        let line = 4usize << ((ctr >> 16) & 0xf);
         let start = addr & !(line - 1);
         (start..addr + len).step_by(line)
     }

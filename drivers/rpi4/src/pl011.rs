@@ -134,24 +134,36 @@ impl Pl011 {
         Self { regs: unsafe { Mmio::new(base) } }
     }
 
-    /// Programs 8N1 at `baud` with FIFOs on, receive interrupts (FIFO level
-    /// and receive timeout) unmasked, and the UART enabled.
+    /// Programs 8N1 at `baud`, unmasks the receive interrupts (FIFO level and
+    /// receive timeout) and enables the UART.
+    ///
+    /// The FIFO is left as the firmware left it. Switching it on or off
+    /// empties it, and a client may already be talking while the board boots
+    /// (an MCP client sends `initialize` the moment it starts the server):
+    /// any toggle races with an arriving byte and can drop it. After a reset
+    /// (QEMU) the FIFO is off and the one-byte holding register gives flow
+    /// control on its own; the Pi 4 firmware leaves it on.
     pub fn init(&mut self, uart_clock_hz: u32, baud: u32) -> Result<(), ConfigError> {
         let d = divisor(uart_clock_hz, baud).ok_or(ConfigError::UnreachableBaud)?;
-        // The TRM's sequence: disable, wait for the transmitter to drain,
-        // flush the FIFOs (LCRH.FEN = 0), then program and re-enable.
+        let fifo = if self.regs.lcrh.is_set(LCRH::FEN) { LCRH::FEN::SET } else { LCRH::FEN::CLEAR };
+        // The TRM's sequence: disable, let the transmitter drain, program,
+        // then re-enable. Receive interrupt status is not cleared: bytes may
+        // already be waiting.
         self.regs.cr.set(0);
         while self.regs.fr.is_set(FR::BUSY) {}
-        self.regs.lcrh.set(0);
-        self.regs.icr.set(0x7ff);
         self.regs.ibrd.write(IBRD::BAUD_DIVINT.val(d.integer));
         self.regs.fbrd.write(FBRD::BAUD_DIVFRAC.val(d.fraction));
         // LCRH must be written after IBRD/FBRD: that write latches them.
-        self.regs.lcrh.write(LCRH::WLEN::EightBit + LCRH::FEN::SET);
+        self.regs.lcrh.write(LCRH::WLEN::EightBit + fifo);
         self.regs.ifls.write(IFLS::RXIFLSEL::OneEighth + IFLS::TXIFLSEL::OneEighth);
         self.regs.imsc.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
         self.regs.cr.write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
         Ok(())
+    }
+
+    /// Whether the receive/transmit FIFOs are on (see [`Pl011::init`]).
+    pub fn fifo_enabled(&self) -> bool {
+        self.regs.lcrh.is_set(LCRH::FEN)
     }
 
     /// Blocks until the transmit FIFO has room, then queues `byte`.
@@ -180,8 +192,9 @@ impl Pl011 {
         Some(ReceivedByte { byte: v.read(DR::DATA) as u8, overrun: v.is_set(DR::OE) })
     }
 
-    /// Acknowledges every receive-side interrupt. Call after draining the
-    /// FIFO with [`Pl011::read_byte`] in the interrupt handler.
+    /// Acknowledges every receive-side interrupt. Call *before* draining the
+    /// FIFO with [`Pl011::read_byte`]: a byte that lands after the drain then
+    /// raises a fresh interrupt instead of having its status cleared.
     pub fn clear_rx_interrupts(&self) {
         self.regs.icr.write(INT::RX::SET + INT::RT::SET + INT::OE::SET + INT::BE::SET + INT::PE::SET + INT::FE::SET);
     }

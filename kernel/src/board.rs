@@ -1,0 +1,109 @@
+//! What the board says about itself, asked once at boot through the
+//! VideoCore mailbox (and again for values that change, like temperature).
+
+use rpi4::board::MAILBOX_BASE;
+use rpi4::mailbox::{Clock, Mailbox, MailboxError, COMMAND_LINE_MAX};
+use spin::{Mutex, Once};
+
+/// The one mailbox driver. The VideoCore reads its buffer by physical
+/// address, so it lives in the kernel image's statics (low RAM).
+// SAFETY: MAILBOX_BASE is the BCM2711 mailbox, identity-mapped as Device
+// memory by `mmu`, and this is the only instance.
+static MAILBOX: Mutex<Mailbox> = Mutex::new(unsafe { Mailbox::new(MAILBOX_BASE) });
+
+/// A memory region as the firmware reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub base: u64,
+    pub size: u64,
+}
+
+/// Facts read once at boot. Fields the firmware would not answer are `None`
+/// rather than made up.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub board_revision: Option<u32>,
+    pub board_serial: Option<u64>,
+    pub firmware_revision: Option<u32>,
+    pub arm_memory: Region,
+    pub vc_memory: Option<Region>,
+    /// Total RAM from the revision code's memory-size field.
+    pub ram_bytes: u64,
+    pub uart_clock_hz: u32,
+    pub arm_clock_hz: Option<u32>,
+    pub core_clock_hz: Option<u32>,
+    pub emmc_clock_hz: Option<u32>,
+    pub cmdline: heapless::String<COMMAND_LINE_MAX>,
+}
+
+static FACTS: Once<Facts> = Once::new();
+
+/// The PL011 reference clock when the firmware does not say: the Pi 4
+/// firmware's default `init_uart_clock`.
+const DEFAULT_UART_CLOCK_HZ: u32 = 48_000_000;
+
+/// Asks the firmware everything the kernel needs before the heap exists.
+/// Core 0 only; called once.
+pub fn probe() -> &'static Facts {
+    let mut mb = MAILBOX.lock();
+    let board_revision = mb.board_revision().ok();
+    let arm_memory = match mb.arm_memory() {
+        Ok((base, size)) if size > 0 => Region { base: base.into(), size: size.into() },
+        // Without the ARM memory tag we know only that the kernel's own
+        // gigabyte exists; the heap then stays inside the first 256 MiB.
+        _ => Region { base: 0, size: 256 << 20 },
+    };
+    let ram_bytes = board_revision.and_then(ram_from_revision).unwrap_or(arm_memory.base + arm_memory.size);
+    let mut cmdline_bytes = [0u8; COMMAND_LINE_MAX];
+    let cmdline = match mb.command_line(&mut cmdline_bytes) {
+        Ok(len) => lossy_string(&cmdline_bytes[..len]),
+        Err(_) => heapless::String::new(),
+    };
+    let facts = Facts {
+        board_revision,
+        board_serial: mb.board_serial().ok(),
+        firmware_revision: mb.firmware_revision().ok(),
+        arm_memory,
+        vc_memory: mb.vc_memory().ok().map(|(base, size)| Region { base: base.into(), size: size.into() }),
+        ram_bytes,
+        uart_clock_hz: mb.clock_rate_hz(Clock::Uart).ok().filter(|&hz| hz > 0).unwrap_or(DEFAULT_UART_CLOCK_HZ),
+        arm_clock_hz: mb.clock_rate_hz(Clock::Arm).ok(),
+        core_clock_hz: mb.clock_rate_hz(Clock::Core).ok(),
+        emmc_clock_hz: mb.clock_rate_hz(Clock::Emmc).ok(),
+        cmdline,
+    };
+    drop(mb);
+    FACTS.call_once(|| facts)
+}
+
+pub fn facts() -> &'static Facts {
+    FACTS.get().expect("board::probe runs before anything asks for board facts")
+}
+
+pub fn temperature_millicelsius() -> Result<u32, MailboxError> {
+    MAILBOX.lock().temperature_millicelsius()
+}
+
+/// Total RAM encoded in a new-style revision code (bit 23 set): bits 20–22
+/// are log2(size / 256 MiB).
+pub fn ram_from_revision(revision: u32) -> Option<u64> {
+    if revision & (1 << 23) == 0 {
+        return None;
+    }
+    let code = (revision >> 20) & 0x7;
+    if code > 5 {
+        return None;
+    }
+    Some((256u64 << 20) << code)
+}
+
+fn lossy_string(bytes: &[u8]) -> heapless::String<COMMAND_LINE_MAX> {
+    let mut s = heapless::String::new();
+    for chunk in bytes.utf8_chunks() {
+        let _ = s.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            let _ = s.push('\u{fffd}');
+        }
+    }
+    s
+}
