@@ -319,5 +319,31 @@ pub fn into_result(mut response: Value) -> Result<Value> {
     }
 }
 
+/// Checks that `stdout` is nothing but `\n`-terminated lines, each a JSON
+/// object with `"jsonrpc": "2.0"`, and returns them; or describes the first
+/// offending line. What an MCP stdio server may write, and nothing else.
+pub fn jsonrpc_lines(stdout: &[u8]) -> Result<Vec<Value>, String> {
+    let Some(body) = stdout.strip_suffix(b"\n") else {
+        return match stdout.is_empty() {
+            true => Ok(Vec::new()),
+            false => Err(format!("output does not end with a newline: ...{}", tail(stdout))),
+        };
+    };
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(index, line)| match serde_json::from_slice::<Value>(line) {
+            Ok(message) if message.get("jsonrpc") == Some(&json!("2.0")) => Ok(message),
+            Ok(_) => Err(format!("line {} is JSON but not JSON-RPC 2.0: {}", index + 1, String::from_utf8_lossy(line))),
+            Err(e) => Err(format!("line {} is not JSON ({e}): {:?}", index + 1, String::from_utf8_lossy(line))),
+        })
+        .collect()
+}
+
+/// The last bytes of `bytes`, printable, for messages.
+fn tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(80);
+    format!("{:?}", String::from_utf8_lossy(&bytes[start..]))
+}
+
 #[cfg(all(test, unix))]
 mod tests;

@@ -22,6 +22,14 @@ pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 
 /// Moves a finished temporary file over `path`.
 pub(crate) fn persist(temp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+    // Temporary files are created private (0600); build outputs are not secret.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .path_context("set permissions of", temp.path())?;
+    }
     temp.persist(path)
         .map(drop)
         .map_err(|e| e.error)

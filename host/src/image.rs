@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use fatfs::{FatType, FileSystem, FormatVolumeOptions, FsOptions};
+pub use fatfs::FatType;
+use fatfs::{FileSystem, FormatVolumeOptions, FsOptions};
 use fscommon::StreamSlice;
 use mbrman::{MBRPartitionEntry, BOOT_ACTIVE, CHS, MBR};
 

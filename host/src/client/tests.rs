@@ -107,3 +107,20 @@ fn drop_kills_and_reaps() {
     // Reaped: no process, not even a zombie, has this id any more.
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
 }
+
+#[test]
+fn only_newline_terminated_jsonrpc_objects_pass_the_hygiene_check() {
+    let good = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\n";
+    assert_eq!(jsonrpc_lines(good).unwrap().len(), 2);
+    assert_eq!(jsonrpc_lines(b"").unwrap().len(), 0);
+    for bad in [
+        &b"Kingly OS booting\n{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n"[..],
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}",
+        b"{\"jsonrpc\":\"1.0\",\"id\":1,\"result\":{}}\n",
+        b"[1,2]\n",
+        b"\n",
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\r\n\x00",
+    ] {
+        assert!(jsonrpc_lines(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+    }
+}

@@ -1,0 +1,86 @@
+//! The `kingly` binary itself.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kingly::client::{jsonrpc_lines, QemuMcp, PROTOCOL_VERSION};
+use kingly::{image, workspace};
+
+fn kingly() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kingly"))
+}
+
+/// Builds the kernel and default image here first, so that a `kingly qemu`
+/// started afterwards finds them up to date and does not spend a response
+/// timeout compiling.
+fn prebuild() {
+    kingly::ensure_default_artifacts().expect("build kernel8.img and sd.img");
+}
+
+#[test]
+fn kingly_image_writes_a_card_holding_the_built_kernel8() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("card.img");
+    let output = kingly()
+        .args(["image", "--cmdline", "console=uart0 baud=115200 test=cli", "-o"])
+        .arg(&card)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "kingly image failed: {}", output.status);
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("kernel8.img") && summary.contains("cmdline.txt"), "summary: {summary}");
+
+    let built = std::fs::read(workspace::default_kernel8()).unwrap();
+    assert_eq!(image::read_file(&card, "kernel8.img").unwrap(), built);
+    assert_eq!(image::read_file(&card, "cmdline.txt").unwrap(), b"console=uart0 baud=115200 test=cli\n");
+    assert_eq!(image::inspect(&card).unwrap().fat_type, image::FatType::Fat32);
+}
+
+/// `kingly qemu` must become QEMU (exec) with nothing of the build on stdout.
+/// The kernel only speaks when spoken to, so stdout must stay empty.
+#[cfg(target_os = "linux")]
+#[test]
+fn kingly_qemu_execs_qemu_with_a_clean_stdout() {
+    prebuild();
+    let mcp = QemuMcp::spawn(kingly_qemu()).unwrap();
+    let exe = Path::new("/proc").join(mcp.pid().to_string()).join("exe");
+    let start = Instant::now();
+    loop {
+        let target = std::fs::read_link(&exe).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        if target.contains("qemu") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "kingly qemu did not exec QEMU (exe is {target:?})");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let stdout = mcp.stdout_bytes();
+    assert!(stdout.is_empty(), "stdout before any request: {:?}", String::from_utf8_lossy(&stdout));
+    mcp.shutdown().unwrap();
+}
+
+#[test]
+#[ignore = "boots the real kernel; run with `cargo test -p kingly -- --include-ignored`"]
+fn kingly_qemu_serves_mcp_on_stdio() {
+    prebuild();
+    let mut mcp = QemuMcp::spawn(kingly_qemu()).unwrap();
+    mcp.set_session_limit(Duration::from_secs(120));
+    let init = mcp.initialize(PROTOCOL_VERSION, "kingly-cli-test").unwrap();
+    assert_eq!(init["protocolVersion"], PROTOCOL_VERSION);
+    assert!(init["serverInfo"]["name"].is_string(), "{init}");
+    let tools = mcp.list_tools().unwrap();
+    assert!(tools.iter().any(|t| t["name"] == "sys_info"), "{tools:?}");
+    // QEMU does not exit when its stdin closes: the client has to end it.
+    mcp.close_stdin();
+    let stdout = mcp.stdout_bytes();
+    jsonrpc_lines(&stdout).unwrap_or_else(|e| panic!("stdout is not clean JSON-RPC: {e}"));
+    mcp.shutdown().unwrap();
+}
+
+fn kingly_qemu() -> Command {
+    let mut cmd = kingly();
+    cmd.arg("qemu").stderr(Stdio::inherit());
+    cmd
+}
