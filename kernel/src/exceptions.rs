@@ -50,7 +50,7 @@ fn origin(index: u64) -> &'static str {
 /// Plain-language names of ESR_ELx.EC values (Arm ARM D17.2.37).
 pub fn exception_class_name(ec: u64) -> &'static str {
     match ec {
-        0x00 => "unknown reason",
+        0x00 => "unknown reason (an undefined instruction, for example)",
         0x01 => "WFI/WFE trapped",
         0x07 => "SVE/SIMD/FP access trapped",
         0x0e => "illegal execution state",
