@@ -42,9 +42,19 @@ mod tests {
         assert!(is_stale(&output, &input));
         std::fs::write(&output, b"y").unwrap();
         let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-        std::fs::File::options().write(true).open(&output).unwrap().set_modified(past).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&output)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
         assert!(is_stale(&output, &input));
-        std::fs::File::options().write(true).open(&input).unwrap().set_modified(past - std::time::Duration::from_secs(60)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&input)
+            .unwrap()
+            .set_modified(past - std::time::Duration::from_secs(60))
+            .unwrap();
         assert!(!is_stale(&output, &input));
     }
 }

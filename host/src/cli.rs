@@ -9,7 +9,11 @@ use kingly::image::{self, ImageSpec, DEFAULT_CMDLINE};
 use kingly::{kernel, qemu, workspace};
 
 #[derive(Debug, Parser)]
-#[command(name = "kingly", version, about = "Build Kingly OS, run it in QEMU as an MCP stdio server, talk to it")]
+#[command(
+    name = "kingly",
+    version,
+    about = "Build Kingly OS, run it in QEMU as an MCP stdio server, talk to it"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -54,7 +58,11 @@ enum Cmd {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Cmd::Qemu { image, append, icount } => {
+        Cmd::Qemu {
+            image,
+            append,
+            icount,
+        } => {
             let (kernel8, image) = artifacts(image)?;
             let mut extra = Vec::new();
             if icount {
@@ -65,7 +73,11 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             exec_qemu(qemu::qemu_command(&kernel8, &image, &extra))
         }
-        Cmd::Image { output, cmdline, boot_files } => {
+        Cmd::Image {
+            output,
+            cmdline,
+            boot_files,
+        } => {
             let kernel8 = kernel::build_kernel()?;
             let output = output.unwrap_or_else(workspace::default_image);
             let mut spec = ImageSpec::new(kernel8);
@@ -99,13 +111,18 @@ fn artifacts(image: Option<PathBuf>) -> Result<(PathBuf, PathBuf)> {
 fn exec_qemu(mut cmd: Command) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
-    Err(Error::Qemu(format!("could not run {}: {err}", cmd.get_program().to_string_lossy())))
+    Err(Error::Qemu(format!(
+        "could not run {}: {err}",
+        cmd.get_program().to_string_lossy()
+    )))
 }
 
 #[cfg(not(unix))]
 fn exec_qemu(mut cmd: Command) -> Result<()> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let status = cmd.status().map_err(|e| Error::Qemu(format!("could not run {program}: {e}")))?;
+    let status = cmd
+        .status()
+        .map_err(|e| Error::Qemu(format!("could not run {program}: {e}")))?;
     std::process::exit(status.code().unwrap_or(1));
 }
 
@@ -121,7 +138,10 @@ fn print_summary(path: &Path) -> Result<()> {
         p.starting_lba,
         u64::from(p.starting_lba) + u64::from(p.sectors)
     );
-    println!("  volume     {} ({:?}, {}-byte clusters)", s.volume_label, s.fat_type, s.cluster_bytes);
+    println!(
+        "  volume     {} ({:?}, {}-byte clusters)",
+        s.volume_label, s.fat_type, s.cluster_bytes
+    );
     for (name, size) in &s.files {
         println!("  file       {name:<24} {size:>10} bytes");
     }

@@ -86,10 +86,16 @@ impl QemuMcp {
 
     /// Writes bytes to the server's stdin as they are: no framing added.
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
-        let sender = self.to_server.as_ref().ok_or_else(|| Error::Protocol("stdin already closed".into()))?;
-        sender
-            .send(bytes.to_vec())
-            .map_err(|_| Error::Qemu(format!("stopped reading its stdin ({})", self.exit_description())))
+        let sender = self
+            .to_server
+            .as_ref()
+            .ok_or_else(|| Error::Protocol("stdin already closed".into()))?;
+        sender.send(bytes.to_vec()).map_err(|_| {
+            Error::Qemu(format!(
+                "stopped reading its stdin ({})",
+                self.exit_description()
+            ))
+        })
     }
 
     /// Sends one message as a line.
@@ -147,7 +153,9 @@ impl QemuMcp {
             let params = cursor.take().map(|c| json!({"cursor": c}));
             let page = self.call("tools/list", params)?;
             let Some(list) = page.get("tools").and_then(Value::as_array) else {
-                return Err(Error::Protocol(format!("tools/list result has no `tools` array: {page}")));
+                return Err(Error::Protocol(format!(
+                    "tools/list result has no `tools` array: {page}"
+                )));
             };
             tools.extend(list.iter().cloned());
             match page.get("nextCursor") {
@@ -159,7 +167,10 @@ impl QemuMcp {
 
     /// `tools/call`; returns the CallToolResult (check its `isError`).
     pub fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value> {
-        self.call("tools/call", Some(json!({"name": name, "arguments": arguments})))
+        self.call(
+            "tools/call",
+            Some(json!({"name": name, "arguments": arguments})),
+        )
     }
 
     /// Waits for the response whose id equals `id` (`Value::Null` for errors
@@ -217,7 +228,9 @@ impl QemuMcp {
                 self.unexpected.push(bytes);
                 self.next_line(what)
             }
-            Ok(FromServer::ReadFailed(e)) => Err(Error::Qemu(format!("reading its stdout failed: {e}"))),
+            Ok(FromServer::ReadFailed(e)) => {
+                Err(Error::Qemu(format!("reading its stdout failed: {e}")))
+            }
             Ok(FromServer::Closed) | Err(RecvTimeoutError::Disconnected) => {
                 self.stdout_closed = true;
                 Err(self.closed_error(what))
@@ -238,7 +251,10 @@ impl QemuMcp {
     }
 
     fn closed_error(&mut self, what: &str) -> Error {
-        Error::Qemu(format!("closed its stdout before the response to {what} ({})", self.exit_description()))
+        Error::Qemu(format!(
+            "closed its stdout before the response to {what} ({})",
+            self.exit_description()
+        ))
     }
 
     /// "exited with …" or "still running", for error messages.
@@ -255,7 +271,10 @@ impl QemuMcp {
 
     /// Every byte the server has written to stdout so far.
     pub fn stdout_bytes(&self) -> Vec<u8> {
-        self.stdout_log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stdout_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Notifications (and server requests) received so far.
@@ -309,13 +328,19 @@ pub fn into_result(mut response: Value) -> Result<Value> {
     if let Some(error) = response.get("error") {
         return Err(Error::Rpc {
             code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-            message: error.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             data: error.get("data").cloned(),
         });
     }
     match response.get_mut("result") {
         Some(result) => Ok(result.take()),
-        None => Err(Error::Protocol(format!("response without result or error: {response}"))),
+        None => Err(Error::Protocol(format!(
+            "response without result or error: {response}"
+        ))),
     }
 }
 
@@ -326,16 +351,29 @@ pub fn jsonrpc_lines(stdout: &[u8]) -> Result<Vec<Value>, String> {
     let Some(body) = stdout.strip_suffix(b"\n") else {
         return match stdout.is_empty() {
             true => Ok(Vec::new()),
-            false => Err(format!("output does not end with a newline: ...{}", tail(stdout))),
+            false => Err(format!(
+                "output does not end with a newline: ...{}",
+                tail(stdout)
+            )),
         };
     };
     body.split(|&b| b == b'\n')
         .enumerate()
-        .map(|(index, line)| match serde_json::from_slice::<Value>(line) {
-            Ok(message) if message.get("jsonrpc") == Some(&json!("2.0")) => Ok(message),
-            Ok(_) => Err(format!("line {} is JSON but not JSON-RPC 2.0: {}", index + 1, String::from_utf8_lossy(line))),
-            Err(e) => Err(format!("line {} is not JSON ({e}): {:?}", index + 1, String::from_utf8_lossy(line))),
-        })
+        .map(
+            |(index, line)| match serde_json::from_slice::<Value>(line) {
+                Ok(message) if message.get("jsonrpc") == Some(&json!("2.0")) => Ok(message),
+                Ok(_) => Err(format!(
+                    "line {} is JSON but not JSON-RPC 2.0: {}",
+                    index + 1,
+                    String::from_utf8_lossy(line)
+                )),
+                Err(e) => Err(format!(
+                    "line {} is not JSON ({e}): {:?}",
+                    index + 1,
+                    String::from_utf8_lossy(line)
+                )),
+            },
+        )
         .collect()
 }
 

@@ -14,7 +14,8 @@ pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     }
     let dir = parent_dir(path);
     std::fs::create_dir_all(dir).path_context("create directory", dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).path_context("create a temporary file in", dir)?;
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).path_context("create a temporary file in", dir)?;
     std::io::Write::write_all(&mut temp, bytes).path_context("write a temporary file for", path)?;
     persist(temp, path)?;
     Ok(true)

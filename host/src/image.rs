@@ -59,10 +59,16 @@ impl ImageSpec {
         let mut all = vec![
             ("kernel8.img".to_string(), kernel),
             ("config.txt".to_string(), CONFIG_TXT.as_bytes().to_vec()),
-            ("cmdline.txt".to_string(), format!("{}\n", self.cmdline.trim_end()).into_bytes()),
+            (
+                "cmdline.txt".to_string(),
+                format!("{}\n", self.cmdline.trim_end()).into_bytes(),
+            ),
         ];
         for (name, bytes) in &self.extra_files {
-            if all.iter().any(|(taken, _)| taken.eq_ignore_ascii_case(name)) {
+            if all
+                .iter()
+                .any(|(taken, _)| taken.eq_ignore_ascii_case(name))
+            {
                 return Err(Error::Image(format!("{name} is on the card twice")));
             }
             all.push((name.clone(), bytes.clone()));
@@ -79,7 +85,8 @@ pub fn build_image(out: &Path, spec: &ImageSpec) -> Result<()> {
 
     let dir = files::parent_dir(out);
     std::fs::create_dir_all(dir).path_context("create directory", dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).path_context("create a temporary file in", dir)?;
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).path_context("create a temporary file in", dir)?;
     let file = temp.as_file_mut();
     file.set_len(size).path_context("size", out)?;
     write_mbr(file, size)?;
@@ -137,10 +144,12 @@ fn write_fat(file: &mut File, size: u64, files: &[(String, Vec<u8>)]) -> Result<
         .fat_type(FatType::Fat32)
         .bytes_per_cluster(bytes_per_cluster_for(size - start))
         .volume_label(label);
-    let slice = StreamSlice::new(&mut *file, start, size).context(|| "open the partition".into())?;
+    let slice =
+        StreamSlice::new(&mut *file, start, size).context(|| "open the partition".into())?;
     fatfs::format_volume(slice, options).context(|| "format FAT32".into())?;
 
-    let slice = StreamSlice::new(&mut *file, start, size).context(|| "open the partition".into())?;
+    let slice =
+        StreamSlice::new(&mut *file, start, size).context(|| "open the partition".into())?;
     let fs = FileSystem::new(slice, FsOptions::new()).context(|| "mount the new FAT32".into())?;
     let root = fs.root_dir();
     for (name, bytes) in files {
@@ -148,7 +157,9 @@ fn write_fat(file: &mut File, size: u64, files: &[(String, Vec<u8>)]) -> Result<
         if !dirs.is_empty() {
             root.create_dir(dirs).context(|| format!("create {dirs}"))?;
         }
-        let mut out = root.create_file(name).context(|| format!("create {name}"))?;
+        let mut out = root
+            .create_file(name)
+            .context(|| format!("create {name}"))?;
         out.truncate().context(|| format!("truncate {name}"))?;
         out.write_all(bytes).context(|| format!("write {name}"))?;
         out.flush().context(|| format!("flush {name}"))?;
@@ -187,9 +198,13 @@ pub fn open_partition(image: &Path) -> Result<Partition> {
 /// Reads one file (path with `/` separators) from the image's FAT partition.
 pub fn read_file(image: &Path, name: &str) -> Result<Vec<u8>> {
     let fs = open_partition(image)?;
-    let mut file = fs.root_dir().open_file(name).context(|| format!("open {name} in {}", image.display()))?;
+    let mut file = fs
+        .root_dir()
+        .open_file(name)
+        .context(|| format!("open {name} in {}", image.display()))?;
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes).context(|| format!("read {name} in {}", image.display()))?;
+    std::io::Read::read_to_end(&mut file, &mut bytes)
+        .context(|| format!("read {name} in {}", image.display()))?;
     Ok(bytes)
 }
 
@@ -234,7 +249,11 @@ pub fn files_in_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
                 continue;
             }
             let relative = path.strip_prefix(dir).expect("found under dir");
-            let name = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             found.push((name, std::fs::read(&path).path_context("read", &path)?));
         }
     }

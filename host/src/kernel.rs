@@ -55,16 +55,25 @@ fn run_cargo_build() -> Result<()> {
     // `CARGO` is the cargo that is running us, if any: same toolchain.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "kernel", "--target", "aarch64-unknown-none", "--release"])
-        .current_dir(workspace::root())
-        .env("CARGO_TARGET_DIR", workspace::target_dir())
-        .stdin(Stdio::null())
-        .stdout(stderr_as_stdio()?)
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "build",
+        "-p",
+        "kernel",
+        "--target",
+        "aarch64-unknown-none",
+        "--release",
+    ])
+    .current_dir(workspace::root())
+    .env("CARGO_TARGET_DIR", workspace::target_dir())
+    .stdin(Stdio::null())
+    .stdout(stderr_as_stdio()?)
+    .stderr(Stdio::inherit());
     for var in ENV_BREAKING_NESTED_BUILD {
         cmd.env_remove(var);
     }
-    let status = cmd.status().context(|| "run cargo to build the kernel".into())?;
+    let status = cmd
+        .status()
+        .context(|| "run cargo to build the kernel".into())?;
     if !status.success() {
         return Err(Error::KernelBuild(format!(
             "`cargo build -p kernel --target aarch64-unknown-none --release` exited with {status}"
@@ -95,22 +104,33 @@ fn stderr_as_stdio() -> Result<Stdio> {
 /// own BSS and shipping zeros only makes the image bigger.
 pub fn elf_to_raw(elf: &[u8]) -> Result<Vec<u8>> {
     let bad = |msg: String| Error::Elf(msg);
-    let header = FileHeader64::<Endianness>::parse(elf).map_err(|e| bad(format!("not an ELF64 file ({e})")))?;
+    let header = FileHeader64::<Endianness>::parse(elf)
+        .map_err(|e| bad(format!("not an ELF64 file ({e})")))?;
     let endian = header.endian().map_err(|e| bad(e.to_string()))?;
     if header.e_machine(endian) != EM_AARCH64 {
-        return Err(bad(format!("machine is {}, expected AArch64 ({EM_AARCH64})", header.e_machine(endian))));
+        return Err(bad(format!(
+            "machine is {}, expected AArch64 ({EM_AARCH64})",
+            header.e_machine(endian)
+        )));
     }
     let entry = header.e_entry(endian);
     if entry != LOAD_ADDRESS {
-        return Err(bad(format!("entry point is {entry:#x}, expected {LOAD_ADDRESS:#x} (`_start` first)")));
+        return Err(bad(format!(
+            "entry point is {entry:#x}, expected {LOAD_ADDRESS:#x} (`_start` first)"
+        )));
     }
 
     let mut segments = Vec::new();
-    for ph in header.program_headers(endian, elf).map_err(|e| bad(e.to_string()))? {
+    for ph in header
+        .program_headers(endian, elf)
+        .map_err(|e| bad(e.to_string()))?
+    {
         if ph.p_type(endian) != PT_LOAD || ph.p_filesz(endian) == 0 {
             continue;
         }
-        let bytes = ph.data(endian, elf).map_err(|_| bad("a PT_LOAD segment lies outside the file".into()))?;
+        let bytes = ph
+            .data(endian, elf)
+            .map_err(|_| bad("a PT_LOAD segment lies outside the file".into()))?;
         segments.push((ph.p_paddr(endian), bytes));
     }
     segments.sort_by_key(|&(addr, _)| addr);
@@ -119,9 +139,15 @@ pub fn elf_to_raw(elf: &[u8]) -> Result<Vec<u8>> {
         return Err(bad("no PT_LOAD segment with file contents".into()));
     };
     if lowest != LOAD_ADDRESS {
-        return Err(bad(format!("lowest PT_LOAD address is {lowest:#x}, expected {LOAD_ADDRESS:#x}")));
+        return Err(bad(format!(
+            "lowest PT_LOAD address is {lowest:#x}, expected {LOAD_ADDRESS:#x}"
+        )));
     }
-    let end = segments.iter().map(|&(addr, bytes)| addr + bytes.len() as u64).max().unwrap_or(lowest);
+    let end = segments
+        .iter()
+        .map(|&(addr, bytes)| addr + bytes.len() as u64)
+        .max()
+        .unwrap_or(lowest);
     if end - lowest > MAX_IMAGE_BYTES {
         return Err(bad(format!(
             "segments span {lowest:#x}..{end:#x}, more than {} MiB: is a section linked at the wrong address?",
@@ -133,7 +159,9 @@ pub fn elf_to_raw(elf: &[u8]) -> Result<Vec<u8>> {
     let mut filled_to = lowest;
     for (addr, bytes) in segments {
         if addr < filled_to {
-            return Err(bad(format!("PT_LOAD segment at {addr:#x} overlaps the one before it")));
+            return Err(bad(format!(
+                "PT_LOAD segment at {addr:#x} overlaps the one before it"
+            )));
         }
         let start = (addr - lowest) as usize;
         raw[start..start + bytes.len()].copy_from_slice(bytes);

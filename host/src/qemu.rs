@@ -39,9 +39,15 @@ pub fn qemu_command(kernel: &Path, image: &Path, extra: &[&str]) -> Command {
     // The image sits inside a `-drive` option string, where a comma separates
     // options; QEMU reads a doubled comma as a literal one.
     let image = image.to_string_lossy().replace(',', ",,");
-    let mut args = template().into_iter().map(|arg| arg.replace("{kernel}", &kernel).replace("{image}", &image));
-    let program = args.next().expect("qemu/raspi4b.args names the QEMU program");
-    let program = std::env::var_os(QEMU_ENV).filter(|p| !p.is_empty()).unwrap_or(program.into());
+    let mut args = template()
+        .into_iter()
+        .map(|arg| arg.replace("{kernel}", &kernel).replace("{image}", &image));
+    let program = args
+        .next()
+        .expect("qemu/raspi4b.args names the QEMU program");
+    let program = std::env::var_os(QEMU_ENV)
+        .filter(|p| !p.is_empty())
+        .unwrap_or(program.into());
     let mut cmd = Command::new(program);
     cmd.args(args).args(extra);
     cmd
@@ -76,11 +82,26 @@ mod tests {
     fn extras_follow_and_commas_are_escaped() {
         let mut extra = ICOUNT_ARGS.to_vec();
         extra.extend(append_args("console=uart0 a=1"));
-        let cmd = qemu_command(Path::new("/k,1/kernel8.img"), Path::new("/i,2/sd.img"), &extra);
+        let cmd = qemu_command(
+            Path::new("/k,1/kernel8.img"),
+            Path::new("/i,2/sd.img"),
+            &extra,
+        );
         let args = argv(&cmd);
-        assert!(args.contains(&"/k,1/kernel8.img".to_string()), "-kernel takes the path as is");
+        assert!(
+            args.contains(&"/k,1/kernel8.img".to_string()),
+            "-kernel takes the path as is"
+        );
         assert!(args.contains(&"if=sd,format=raw,file=/i,,2/sd.img".to_string()));
-        assert_eq!(args[args.len() - 4..], ["-icount", "shift=0,align=off,sleep=off", "-append", "console=uart0 a=1"]);
+        assert_eq!(
+            args[args.len() - 4..],
+            [
+                "-icount",
+                "shift=0,align=off,sleep=off",
+                "-append",
+                "console=uart0 a=1"
+            ]
+        );
     }
 
     #[test]

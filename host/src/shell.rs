@@ -44,8 +44,14 @@ pub fn run(kernel8: &Path, image: &Path) -> Result<()> {
             println!();
             break;
         };
-        let line = line.map_err(|e| Error::Io { context: "read stdin".into(), source: e })?;
-        let (command, rest) = line.trim().split_once(char::is_whitespace).unwrap_or((line.trim(), ""));
+        let line = line.map_err(|e| Error::Io {
+            context: "read stdin".into(),
+            source: e,
+        })?;
+        let (command, rest) = line
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((line.trim(), ""));
         let outcome = match command {
             "" => Ok(()),
             "help" | "?" => {
@@ -84,35 +90,60 @@ fn report(outcome: Result<()>) -> Result<()> {
 
 fn show_info(mcp: &mut QemuMcp) -> Result<()> {
     let result = mcp.call_tool("sys_info", json!({}))?;
-    let facts = result.get("structuredContent").cloned().unwrap_or(Value::Null);
-    if !facts.is_object() {
+    let Some(facts) = result.get("structuredContent").and_then(Value::as_object) else {
         return print_tool_result(&result);
-    }
+    };
     println!("board");
-    for (key, value) in facts.as_object().into_iter().flatten() {
-        println!("  {:<26} {}", key.replace('_', " "), describe(key, value));
+    for (key, value) in facts {
+        let (label, shown) = describe(key, value);
+        println!("  {label:<20} {shown}");
     }
     Ok(())
 }
 
-/// One board fact in human units where the name says what the unit is.
-fn describe(key: &str, value: &Value) -> String {
+/// A board fact as (label, value in human units), where the key's suffix or
+/// the value's shape says what the unit is.
+fn describe(key: &str, value: &Value) -> (String, String) {
+    let label = |suffix: &str| key.trim_end_matches(suffix).replace('_', " ");
     let n = value.as_f64();
-    match (key, n) {
-        (k, Some(ms)) if k.ends_with("_ms") => format!("{:.3} s", ms / 1000.0),
-        (k, Some(hz)) if k.ends_with("_hz") => format!("{:.3} MHz", hz / 1e6),
-        (k, Some(mc)) if k.ends_with("_millicelsius") => format!("{:.1} °C", mc / 1000.0),
-        (_, _) if value.get("base").is_some() && value.get("size").is_some() => {
-            let base = value["base"].as_u64().unwrap_or(0);
-            let size = value["size"].as_u64().unwrap_or(0);
-            format!("{base:#010x} + {} MiB", size >> 20)
+    let u = |field: &str| value.get(field).and_then(Value::as_u64);
+    match n {
+        Some(ms) if key.ends_with("_ms") => (label("_ms"), format!("{:.3} s", ms / 1000.0)),
+        Some(mc) if key.ends_with("_millicelsius") => {
+            (label("_millicelsius"), format!("{:.1} °C", mc / 1000.0))
         }
-        (_, _) if value.get("used").is_some() && value.get("free").is_some() => {
-            let used = value["used"].as_u64().unwrap_or(0);
-            let free = value["free"].as_u64().unwrap_or(0);
-            format!("{} KiB used, {} KiB free", used >> 10, free >> 10)
+        Some(hz) if key.ends_with("_hz") => (label("_hz"), format!("{} MHz", hz / 1e6)),
+        Some(b) if key.ends_with("_bytes") => (label("_bytes"), bytes(b as u64)),
+        _ if key.ends_with("_hz") && value.is_object() => {
+            let rates = value.as_object().into_iter().flatten();
+            let shown: Vec<String> = rates
+                .map(|(name, hz)| format!("{name} {} MHz", hz.as_f64().unwrap_or(0.0) / 1e6))
+                .collect();
+            (label("_hz"), shown.join(", "))
         }
-        _ => text(value),
+        _ => match (u("base"), u("size"), u("used"), u("free")) {
+            (Some(base), Some(size), _, _) => (label(""), format!("{base:#010x}, {}", bytes(size))),
+            (_, _, Some(used), Some(free)) => (
+                label(""),
+                format!("{} used, {} free", bytes(used), bytes(free)),
+            ),
+            _ => (label(""), text(value)),
+        },
+    }
+}
+
+/// A byte count in the largest binary unit that keeps it at least 1.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{n} bytes"),
+        _ => format!("{value:.1} {}", UNITS[unit]),
     }
 }
 
@@ -120,8 +151,13 @@ fn show_tools(mcp: &mut QemuMcp) -> Result<()> {
     let tools = mcp.list_tools()?;
     println!("tools");
     for tool in &tools {
-        let description = tool["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
-        println!("  {:<26} {description}", text(&tool["name"]));
+        let description = tool["description"]
+            .as_str()
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("");
+        println!("  {:<20} {description}", text(&tool["name"]));
     }
     Ok(())
 }
@@ -132,7 +168,11 @@ fn call(mcp: &mut QemuMcp, rest: &str) -> Result<()> {
         println!("usage: call NAME [JSON arguments]");
         return Ok(());
     }
-    let args = if args.trim().is_empty() { json!({}) } else { parse(args)? };
+    let args = if args.trim().is_empty() {
+        json!({})
+    } else {
+        parse(args)?
+    };
     let result = mcp.call_tool(name, args)?;
     print_tool_result(&result)
 }
@@ -179,7 +219,8 @@ fn raw(mcp: &mut QemuMcp, line: &str) -> Result<()> {
 }
 
 fn parse(json_text: &str) -> Result<Value> {
-    serde_json::from_str(json_text).map_err(|e| Error::Protocol(format!("arguments are not JSON: {e}")))
+    serde_json::from_str(json_text)
+        .map_err(|e| Error::Protocol(format!("arguments are not JSON: {e}")))
 }
 
 fn pretty(value: &Value) -> String {
@@ -192,5 +233,50 @@ fn text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => "?".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_facts_read_in_human_units() {
+        let show = |key: &str, value: Value| describe(key, &value);
+        assert_eq!(
+            show("uptime_ms", json!(1500)),
+            ("uptime".into(), "1.500 s".into())
+        );
+        assert_eq!(
+            show("cntfrq_hz", json!(62_500_000)),
+            ("cntfrq".into(), "62.5 MHz".into())
+        );
+        assert_eq!(
+            show("temperature_millicelsius", json!(25_000)),
+            ("temperature".into(), "25.0 °C".into())
+        );
+        assert_eq!(
+            show("ram_bytes", json!(2u64 << 30)),
+            ("ram".into(), "2.0 GiB".into())
+        );
+        assert_eq!(
+            show(
+                "vc_memory",
+                json!({"base": 0x3c00_0000u64, "size": 64u64 << 20})
+            ),
+            ("vc memory".into(), "0x3c000000, 64.0 MiB".into())
+        );
+        assert_eq!(
+            show("heap", json!({"used": 512, "free": 2048})),
+            ("heap".into(), "512 bytes used, 2.0 KiB free".into())
+        );
+        assert_eq!(
+            show("kernel_version", json!("0.1.0")),
+            ("kernel version".into(), "0.1.0".into())
+        );
+        assert_eq!(
+            show("clocks_hz", json!({"arm": 700_000_000})),
+            ("clocks".into(), "arm 700 MHz".into())
+        );
     }
 }

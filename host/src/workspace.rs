@@ -22,7 +22,9 @@ pub fn target_dir() -> PathBuf {
             if dir.is_absolute() {
                 dir
             } else {
-                std::env::current_dir().map(|cwd| cwd.join(&dir)).unwrap_or(dir)
+                std::env::current_dir()
+                    .map(|cwd| cwd.join(&dir))
+                    .unwrap_or(dir)
             }
         }
         _ => root().join("target"),

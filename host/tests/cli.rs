@@ -23,19 +23,37 @@ fn kingly_image_writes_a_card_holding_the_built_kernel8() {
     let dir = tempfile::tempdir().unwrap();
     let card = dir.path().join("card.img");
     let output = kingly()
-        .args(["image", "--cmdline", "console=uart0 baud=115200 test=cli", "-o"])
+        .args([
+            "image",
+            "--cmdline",
+            "console=uart0 baud=115200 test=cli",
+            "-o",
+        ])
         .arg(&card)
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
-    assert!(output.status.success(), "kingly image failed: {}", output.status);
+    assert!(
+        output.status.success(),
+        "kingly image failed: {}",
+        output.status
+    );
     let summary = String::from_utf8_lossy(&output.stdout);
-    assert!(summary.contains("kernel8.img") && summary.contains("cmdline.txt"), "summary: {summary}");
+    assert!(
+        summary.contains("kernel8.img") && summary.contains("cmdline.txt"),
+        "summary: {summary}"
+    );
 
     let built = std::fs::read(workspace::default_kernel8()).unwrap();
     assert_eq!(image::read_file(&card, "kernel8.img").unwrap(), built);
-    assert_eq!(image::read_file(&card, "cmdline.txt").unwrap(), b"console=uart0 baud=115200 test=cli\n");
-    assert_eq!(image::inspect(&card).unwrap().fat_type, image::FatType::Fat32);
+    assert_eq!(
+        image::read_file(&card, "cmdline.txt").unwrap(),
+        b"console=uart0 baud=115200 test=cli\n"
+    );
+    assert_eq!(
+        image::inspect(&card).unwrap().fat_type,
+        image::FatType::Fat32
+    );
 }
 
 /// `kingly qemu` must become QEMU (exec) with nothing of the build on stdout.
@@ -48,16 +66,25 @@ fn kingly_qemu_execs_qemu_with_a_clean_stdout() {
     let exe = Path::new("/proc").join(mcp.pid().to_string()).join("exe");
     let start = Instant::now();
     loop {
-        let target = std::fs::read_link(&exe).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let target = std::fs::read_link(&exe)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if target.contains("qemu") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "kingly qemu did not exec QEMU (exe is {target:?})");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "kingly qemu did not exec QEMU (exe is {target:?})"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_secs(1));
     let stdout = mcp.stdout_bytes();
-    assert!(stdout.is_empty(), "stdout before any request: {:?}", String::from_utf8_lossy(&stdout));
+    assert!(
+        stdout.is_empty(),
+        "stdout before any request: {:?}",
+        String::from_utf8_lossy(&stdout)
+    );
     mcp.shutdown().unwrap();
 }
 

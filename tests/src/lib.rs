@@ -68,7 +68,10 @@ impl DerefMut for Board {
 
 /// Boots QEMU without saying anything to the kernel yet.
 pub fn boot_uninitialized() -> Board {
-    static TURN: Mutex<Silence> = Mutex::new(Silence { in_a_row: 0, last_reason: String::new() });
+    static TURN: Mutex<Silence> = Mutex::new(Silence {
+        in_a_row: 0,
+        last_reason: String::new(),
+    });
     let (kernel8, image) = artifacts();
     // A test that panicked while booted poisons the lock; the next may go on.
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -80,11 +83,16 @@ pub fn boot_uninitialized() -> Board {
     }
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let copy = dir.path().join("sd.img");
-    std::fs::copy(image, &copy).unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
+    std::fs::copy(image, &copy)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
     let mut mcp = QemuMcp::boot(kernel8, &copy, &[]).unwrap_or_else(|e| panic!("start QEMU: {e}"));
     mcp.set_response_timeout(RESPONSE_TIMEOUT);
     mcp.set_session_limit(SESSION_LIMIT);
-    Board { mcp, _image_dir: dir, turn }
+    Board {
+        mcp,
+        _image_dir: dir,
+        turn,
+    }
 }
 
 /// Boots and initializes asking for `protocol_version`; returns the board and
@@ -103,7 +111,10 @@ pub fn boot_with(protocol_version: &str) -> (Board, Value) {
             } else {
                 board.turn.in_a_row = 0;
             }
-            panic!("initialize failed: {e}\nQEMU stdout so far: {:?}", String::from_utf8_lossy(&board.stdout_bytes()));
+            panic!(
+                "initialize failed: {e}\nQEMU stdout so far: {:?}",
+                String::from_utf8_lossy(&board.stdout_bytes())
+            );
         }
     }
 }
@@ -117,25 +128,39 @@ pub fn boot() -> Board {
 pub fn send_line(board: &mut Board, line: &[u8]) {
     let mut bytes = line.to_vec();
     bytes.push(b'\n');
-    board.send_raw(&bytes).unwrap_or_else(|e| panic!("send: {e}"));
+    board
+        .send_raw(&bytes)
+        .unwrap_or_else(|e| panic!("send: {e}"));
 }
 
 /// The `error` object of a response, which must have one with `code`.
 pub fn expect_error(response: &Value, code: i64) -> &Value {
-    let error = response.get("error").unwrap_or_else(|| panic!("expected error {code}, got {response}"));
+    let error = response
+        .get("error")
+        .unwrap_or_else(|| panic!("expected error {code}, got {response}"));
     assert_eq!(error["code"], json!(code), "wrong error code in {response}");
-    assert!(error["message"].is_string(), "error without message: {response}");
-    assert!(response.get("result").is_none(), "response with both error and result: {response}");
+    assert!(
+        error["message"].is_string(),
+        "error without message: {response}"
+    );
+    assert!(
+        response.get("result").is_none(),
+        "response with both error and result: {response}"
+    );
     error
 }
 
 /// Calls `sys_info`; returns the whole CallToolResult.
 pub fn sys_info(board: &mut Board) -> Value {
-    board.call_tool("sys_info", json!({})).unwrap_or_else(|e| panic!("tools/call sys_info: {e}"))
+    board
+        .call_tool("sys_info", json!({}))
+        .unwrap_or_else(|e| panic!("tools/call sys_info: {e}"))
 }
 
 /// `ping` must answer with an empty result.
 pub fn assert_ping(board: &mut Board) {
-    let result = board.call("ping", None).unwrap_or_else(|e| panic!("ping: {e}"));
+    let result = board
+        .call("ping", None)
+        .unwrap_or_else(|e| panic!("ping: {e}"));
     assert_eq!(result, json!({}), "ping result");
 }

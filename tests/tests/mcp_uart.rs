@@ -8,10 +8,17 @@ use serde_json::{json, Value};
 // --- lifecycle ---------------------------------------------------------------
 
 fn check_initialize_result(result: &Value, expected_version: &str) {
-    assert_eq!(result["protocolVersion"], json!(expected_version), "negotiated version in {result}");
+    assert_eq!(
+        result["protocolVersion"],
+        json!(expected_version),
+        "negotiated version in {result}"
+    );
     let name = result["serverInfo"]["name"].as_str().unwrap_or_default();
     assert!(!name.is_empty(), "serverInfo.name missing in {result}");
-    assert!(result["capabilities"]["tools"].is_object(), "capabilities.tools missing in {result}");
+    assert!(
+        result["capabilities"]["tools"].is_object(),
+        "capabilities.tools missing in {result}"
+    );
 }
 
 #[test]
@@ -36,17 +43,29 @@ fn tools_list_describes_sys_info() {
         .iter()
         .find(|tool| tool["name"] == "sys_info")
         .unwrap_or_else(|| panic!("no sys_info in {tools:?}"));
-    assert_eq!(sys_info["inputSchema"]["type"], "object", "inputSchema of {sys_info}");
-    assert_eq!(sys_info["outputSchema"]["type"], "object", "outputSchema of {sys_info}");
+    assert_eq!(
+        sys_info["inputSchema"]["type"], "object",
+        "inputSchema of {sys_info}"
+    );
+    assert_eq!(
+        sys_info["outputSchema"]["type"], "object",
+        "outputSchema of {sys_info}"
+    );
 }
 
 fn number(facts: &Value, key: &str) -> f64 {
-    facts[key].as_f64().unwrap_or_else(|| panic!("{key} is not a number in {facts}"))
+    facts[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number in {facts}"))
 }
 
 fn region(facts: &Value, key: &str, first: &str, second: &str) -> (f64, f64) {
     let region = &facts[key];
-    let get = |field: &str| region[field].as_f64().unwrap_or_else(|| panic!("{key}.{field} is not a number in {facts}"));
+    let get = |field: &str| {
+        region[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}.{field} is not a number in {facts}"))
+    };
     (get(first), get(second))
 }
 
@@ -54,11 +73,17 @@ fn region(facts: &Value, key: &str, first: &str, second: &str) -> (f64, f64) {
 fn sys_info_reports_the_board() {
     let mut board = boot();
     let result = sys_info(&mut board);
-    assert!(matches!(result.get("isError"), None | Some(Value::Bool(false))), "isError in {result}");
+    assert!(
+        matches!(result.get("isError"), None | Some(Value::Bool(false))),
+        "isError in {result}"
+    );
     let facts = &result["structuredContent"];
     assert!(facts.is_object(), "no structuredContent in {result}");
 
-    assert_eq!(facts["board_revision"], "0xb03115", "the raspi4b's revision code (Pi 4B 2 GB)");
+    assert_eq!(
+        facts["board_revision"], "0xb03115",
+        "the raspi4b's revision code (Pi 4B 2 GB)"
+    );
     assert_eq!(facts["cores_online"], 4);
     assert_eq!(facts["exception_level"], 1);
     assert_eq!(facts["cntfrq_hz"], 62_500_000);
@@ -71,15 +96,22 @@ fn sys_info_reports_the_board() {
     for present in ["board_serial", "firmware_revision"] {
         assert!(!facts[present].is_null(), "{present} missing in {facts}");
     }
-    assert!(facts["kernel_version"].is_string(), "kernel_version in {facts}");
+    assert!(
+        facts["kernel_version"].is_string(),
+        "kernel_version in {facts}"
+    );
 
     let text = result["content"]
         .as_array()
         .and_then(|blocks| blocks.iter().find(|b| b["type"] == "text"))
         .and_then(|b| b["text"].as_str())
         .unwrap_or_else(|| panic!("no text content block in {result}"));
-    let parsed: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("text block is not JSON ({e}): {text}"));
-    assert_eq!(&parsed, facts, "the text block and structuredContent differ");
+    let parsed: Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("text block is not JSON ({e}): {text}"));
+    assert_eq!(
+        &parsed, facts,
+        "the text block and structuredContent differ"
+    );
 }
 
 #[test]
@@ -97,7 +129,9 @@ fn sys_info_uptime_advances() {
 fn unparsable_line_gets_32700_with_null_id_and_the_server_recovers() {
     let mut board = boot();
     send_line(&mut board, b"{not json");
-    let response = board.wait_for_response(&Value::Null, "the parse error").unwrap();
+    let response = board
+        .wait_for_response(&Value::Null, "the parse error")
+        .unwrap();
     expect_error(&response, -32700);
     assert_eq!(response["id"], Value::Null);
     assert_ping(&mut board);
@@ -106,8 +140,13 @@ fn unparsable_line_gets_32700_with_null_id_and_the_server_recovers() {
 #[test]
 fn unknown_method_gets_32601_with_its_id() {
     let mut board = boot();
-    send_line(&mut board, br#"{"jsonrpc":"2.0","id":7,"method":"no/such"}"#);
-    let response = board.wait_for_response(&json!(7), "no/such (id 7)").unwrap();
+    send_line(
+        &mut board,
+        br#"{"jsonrpc":"2.0","id":7,"method":"no/such"}"#,
+    );
+    let response = board
+        .wait_for_response(&json!(7), "no/such (id 7)")
+        .unwrap();
     expect_error(&response, -32601);
 }
 
@@ -115,21 +154,29 @@ fn unknown_method_gets_32601_with_its_id() {
 fn unknown_tool_gets_32602() {
     let mut board = boot();
     let response = board
-        .request("tools/call", Some(json!({"name": "no_such_tool", "arguments": {}})))
+        .request(
+            "tools/call",
+            Some(json!({"name": "no_such_tool", "arguments": {}})),
+        )
         .unwrap();
     expect_error(&response, -32602);
 }
 
 /// For a request the server could not read as valid, the id may be unknown.
 fn assert_id_is_null_or(response: &Value, id: Value) {
-    assert!(response["id"].is_null() || response["id"] == id, "id of {response}");
+    assert!(
+        response["id"].is_null() || response["id"] == id,
+        "id of {response}"
+    );
 }
 
 #[test]
 fn wrong_jsonrpc_version_gets_32600() {
     let mut board = boot();
     send_line(&mut board, br#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#);
-    let response = board.next_response("the answer to a JSON-RPC 1.0 request").unwrap();
+    let response = board
+        .next_response("the answer to a JSON-RPC 1.0 request")
+        .unwrap();
     expect_error(&response, -32600);
     assert_id_is_null_or(&response, json!(1));
     assert_ping(&mut board);
@@ -160,19 +207,36 @@ fn stdout_carries_only_json_rpc_lines() {
     board.call("tools/list", None).unwrap();
     sys_info(&mut board);
     send_line(&mut board, b"{not json");
-    board.wait_for_response(&Value::Null, "the parse error").unwrap();
-    send_line(&mut board, br#"{"jsonrpc":"1.0","id":"old","method":"ping"}"#);
-    board.next_response("the answer to a JSON-RPC 1.0 request").unwrap();
+    board
+        .wait_for_response(&Value::Null, "the parse error")
+        .unwrap();
+    send_line(
+        &mut board,
+        br#"{"jsonrpc":"1.0","id":"old","method":"ping"}"#,
+    );
+    board
+        .next_response("the answer to a JSON-RPC 1.0 request")
+        .unwrap();
     board.request("no/such", None).unwrap();
-    board.request("tools/call", Some(json!({"name": "no_such_tool"}))).unwrap();
+    board
+        .request("tools/call", Some(json!({"name": "no_such_tool"})))
+        .unwrap();
     board.notify("notifications/no_such_thing", None).unwrap();
     // The last answer comes after everything above has been handled.
     assert_ping(&mut board);
 
     let stdout = board.stdout_bytes();
-    let messages = jsonrpc_lines(&stdout).unwrap_or_else(|e| panic!("QEMU's stdout is not clean JSON-RPC: {e}"));
+    let messages = jsonrpc_lines(&stdout)
+        .unwrap_or_else(|e| panic!("QEMU's stdout is not clean JSON-RPC: {e}"));
     let responses = messages.iter().filter(|m| m.get("id").is_some()).count();
     // initialize, ping, tools/list, sys_info, the four bad requests, ping.
-    assert_eq!(responses, 9, "one response per request, none for notifications: {messages:?}");
-    assert!(board.unexpected_lines().is_empty(), "unexpected lines: {:?}", board.unexpected_lines());
+    assert_eq!(
+        responses, 9,
+        "one response per request, none for notifications: {messages:?}"
+    );
+    assert!(
+        board.unexpected_lines().is_empty(),
+        "unexpected lines: {:?}",
+        board.unexpected_lines()
+    );
 }

@@ -21,7 +21,10 @@ pub(crate) enum FromServer {
 }
 
 /// Reads `stdout` into lines for `Receiver`, appending every byte to `log`.
-pub(crate) fn spawn_reader(mut stdout: ChildStdout, log: Arc<Mutex<Vec<u8>>>) -> Receiver<FromServer> {
+pub(crate) fn spawn_reader(
+    mut stdout: ChildStdout,
+    log: Arc<Mutex<Vec<u8>>>,
+) -> Receiver<FromServer> {
     let (tx, rx) = mpsc::channel();
     thread::Builder::new()
         .name("mcp-stdout".into())
@@ -38,7 +41,9 @@ pub(crate) fn spawn_reader(mut stdout: ChildStdout, log: Arc<Mutex<Vec<u8>>>) ->
                         return;
                     }
                 };
-                log.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&chunk[..n]);
+                log.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]);
                 pending.extend_from_slice(&chunk[..n]);
                 while let Some(end) = pending.iter().position(|&b| b == b'\n') {
                     let mut line: Vec<u8> = pending.drain(..=end).collect();
@@ -65,7 +70,11 @@ pub(crate) fn spawn_writer(mut stdin: ChildStdin) -> Sender<Vec<u8>> {
         .name("mcp-stdin".into())
         .spawn(move || {
             for bytes in rx {
-                if stdin.write_all(&bytes).and_then(|()| stdin.flush()).is_err() {
+                if stdin
+                    .write_all(&bytes)
+                    .and_then(|()| stdin.flush())
+                    .is_err()
+                {
                     // The server is gone; dropping `rx` makes later sends fail.
                     return;
                 }

@@ -26,7 +26,10 @@ fn initialize_sends_the_handshake() {
     assert_eq!(sent["params"]["clientInfo"]["name"], "unit-test");
     assert_eq!(mcp.call("ping", None).unwrap(), json!({}));
     let notification = &mcp.notifications()[0];
-    assert_eq!(notification["params"], json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    assert_eq!(
+        notification["params"],
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    );
 }
 
 #[test]
@@ -42,10 +45,15 @@ fn responses_are_matched_by_id_and_stray_lines_kept() {
 
 #[test]
 fn error_responses_become_rpc_errors() {
-    let mut mcp =
-        fake_server(r#"read -r l; printf '{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}}\n'; sleep 5"#);
+    let mut mcp = fake_server(
+        r#"read -r l; printf '{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}}\n'; sleep 5"#,
+    );
     match mcp.call("no/such", None) {
-        Err(Error::Rpc { code: -32601, message, .. }) => assert_eq!(message, "nope"),
+        Err(Error::Rpc {
+            code: -32601,
+            message,
+            ..
+        }) => assert_eq!(message, "nope"),
         other => panic!("{other:?}"),
     }
 }
@@ -56,7 +64,12 @@ fn tool_lists_follow_cursors() {
         r#"read -r l; printf '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a"}],"nextCursor":"c"}}\n'
            read -r l; printf '{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"b"}]}}\n'; sleep 5"#,
     );
-    let names: Vec<Value> = mcp.list_tools().unwrap().iter().map(|t| t["name"].clone()).collect();
+    let names: Vec<Value> = mcp
+        .list_tools()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
     assert_eq!(names, [json!("a"), json!("b")]);
 }
 
@@ -110,7 +123,8 @@ fn drop_kills_and_reaps() {
 
 #[test]
 fn only_newline_terminated_jsonrpc_objects_pass_the_hygiene_check() {
-    let good = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\n";
+    let good =
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n{\"jsonrpc\":\"2.0\",\"method\":\"m\"}\n";
     assert_eq!(jsonrpc_lines(good).unwrap().len(), 2);
     assert_eq!(jsonrpc_lines(b"").unwrap().len(), 0);
     for bad in [
@@ -121,6 +135,10 @@ fn only_newline_terminated_jsonrpc_objects_pass_the_hygiene_check() {
         b"\n",
         b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\r\n\x00",
     ] {
-        assert!(jsonrpc_lines(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        assert!(
+            jsonrpc_lines(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }

@@ -27,7 +27,10 @@ fn image_has_one_bootable_fat32_lba_partition_at_1_mib() {
     assert_eq!(u32::from_le_bytes(entry[8..12].try_into().unwrap()), 2048);
     let sectors = u32::from_le_bytes(entry[12..16].try_into().unwrap());
     assert_eq!(u64::from(sectors), MIN_IMAGE_BYTES / 512 - 2048);
-    assert!(raw[462..510].iter().all(|&b| b == 0), "other partition entries are empty");
+    assert!(
+        raw[462..510].iter().all(|&b| b == 0),
+        "other partition entries are empty"
+    );
     // The FAT32 boot sector of the partition.
     let boot = &raw[1 << 20..(1 << 20) + 512];
     assert_eq!(&boot[82..90], b"FAT32   ");
@@ -41,7 +44,8 @@ fn files_read_back_through_fatfs() {
     let out = dir.path().join("sd.img");
     let mut spec = ImageSpec::new(&kernel);
     spec.cmdline = "console=uart0 baud=115200 kingly.test=1".into();
-    spec.extra_files.push(("overlays/note.txt".into(), b"hello".to_vec()));
+    spec.extra_files
+        .push(("overlays/note.txt".into(), b"hello".to_vec()));
     build_image(&out, &spec).unwrap();
 
     let fs = open_partition(&out).unwrap();
@@ -49,11 +53,17 @@ fn files_read_back_through_fatfs() {
     assert!(u64::from(fs.stats().unwrap().total_clusters()) >= FAT32_MIN_CLUSTERS);
     drop(fs);
     assert_eq!(read_file(&out, "kernel8.img").unwrap(), kernel_bytes);
-    assert_eq!(read_file(&out, "cmdline.txt").unwrap(), b"console=uart0 baud=115200 kingly.test=1\n");
+    assert_eq!(
+        read_file(&out, "cmdline.txt").unwrap(),
+        b"console=uart0 baud=115200 kingly.test=1\n"
+    );
     assert_eq!(read_file(&out, "overlays/note.txt").unwrap(), b"hello");
     let config = String::from_utf8(read_file(&out, "config.txt").unwrap()).unwrap();
     for line in ["arm_64bit=1", "kernel=kernel8.img", "enable_uart=1"] {
-        assert!(config.lines().any(|l| l.trim() == line), "config.txt lacks {line}");
+        assert!(
+            config.lines().any(|l| l.trim() == line),
+            "config.txt lacks {line}"
+        );
     }
 }
 
@@ -70,7 +80,10 @@ fn summary_lists_the_boot_files() {
     let names: Vec<&str> = summary.files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["kernel8.img", "config.txt", "cmdline.txt"]);
     assert_eq!(summary.files[0].1, 4096);
-    assert_eq!(read_file(&out, "cmdline.txt").unwrap(), format!("{DEFAULT_CMDLINE}\n").as_bytes());
+    assert_eq!(
+        read_file(&out, "cmdline.txt").unwrap(),
+        format!("{DEFAULT_CMDLINE}\n").as_bytes()
+    );
 }
 
 #[test]
@@ -91,7 +104,10 @@ fn big_payloads_get_the_next_power_of_two() {
 fn cluster_size_keeps_fat32_valid() {
     for size in [64u64 << 20, 128 << 20, 1 << 30, 8 << 30] {
         let cluster = bytes_per_cluster_for(size - (1 << 20));
-        assert!((size - (1 << 20)) / u64::from(cluster) > FAT32_MIN_CLUSTERS, "{size}");
+        assert!(
+            (size - (1 << 20)) / u64::from(cluster) > FAT32_MIN_CLUSTERS,
+            "{size}"
+        );
     }
     assert_eq!(bytes_per_cluster_for((64 << 20) - (1 << 20)), 512);
 }

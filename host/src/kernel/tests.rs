@@ -1,6 +1,9 @@
 //! `elf_to_raw` on small ELF files built here from object's ELF structs.
 
-use object::elf::{FileHeader64, Ident, ProgramHeader64, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_AARCH64, ET_EXEC, EV_CURRENT, PT_LOAD, PT_NOTE};
+use object::elf::{
+    FileHeader64, Ident, ProgramHeader64, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_AARCH64, ET_EXEC,
+    EV_CURRENT, PT_LOAD, PT_NOTE,
+};
 use object::endian::{LittleEndian as LE, U16, U32, U64};
 use object::pod::bytes_of;
 
@@ -15,7 +18,12 @@ struct Seg<'a> {
 }
 
 fn load(paddr: u64, data: &[u8]) -> Seg<'_> {
-    Seg { kind: PT_LOAD, paddr, data, memsz: data.len() as u64 }
+    Seg {
+        kind: PT_LOAD,
+        paddr,
+        data,
+        memsz: data.len() as u64,
+    }
 }
 
 /// A minimal little-endian ELF64 executable: header, program headers, then
@@ -80,7 +88,11 @@ fn elf_error(result: Result<Vec<u8>>) -> String {
 fn lays_out_segments_by_address_with_zero_gaps() {
     let text = [1, 2, 3, 4];
     let data = [9, 9];
-    let elf = build_elf(EM_AARCH64, 0x80000, &[load(0x80010, &data), load(0x80000, &text)]);
+    let elf = build_elf(
+        EM_AARCH64,
+        0x80000,
+        &[load(0x80010, &data), load(0x80000, &text)],
+    );
     let raw = elf_to_raw(&elf).unwrap();
     let mut expected = vec![0u8; 0x12];
     expected[..4].copy_from_slice(&text);
@@ -91,9 +103,24 @@ fn lays_out_segments_by_address_with_zero_gaps() {
 #[test]
 fn leaves_out_bss_tails_and_non_load_segments() {
     let text = [0xaa; 8];
-    let bss_only = Seg { kind: PT_LOAD, paddr: 0x90000, data: &[], memsz: 0x1000 };
-    let note = Seg { kind: PT_NOTE, paddr: 0x70000, data: &[7; 4], memsz: 4 };
-    let with_bss = Seg { kind: PT_LOAD, paddr: 0x80000, data: &text, memsz: 0x800 };
+    let bss_only = Seg {
+        kind: PT_LOAD,
+        paddr: 0x90000,
+        data: &[],
+        memsz: 0x1000,
+    };
+    let note = Seg {
+        kind: PT_NOTE,
+        paddr: 0x70000,
+        data: &[7; 4],
+        memsz: 4,
+    };
+    let with_bss = Seg {
+        kind: PT_LOAD,
+        paddr: 0x80000,
+        data: &text,
+        memsz: 0x800,
+    };
     let raw = elf_to_raw(&build_elf(EM_AARCH64, 0x80000, &[note, with_bss, bss_only])).unwrap();
     assert_eq!(raw, text);
 }
@@ -106,7 +133,11 @@ fn rejects_wrong_entry_point() {
 
 #[test]
 fn rejects_wrong_load_address() {
-    let elf = build_elf(EM_AARCH64, 0x80000, &[load(0x40000, &[0; 8]), load(0x80000, &[0; 8])]);
+    let elf = build_elf(
+        EM_AARCH64,
+        0x80000,
+        &[load(0x40000, &[0; 8]), load(0x80000, &[0; 8])],
+    );
     assert!(elf_error(elf_to_raw(&elf)).contains("lowest PT_LOAD address is 0x40000"));
 }
 
@@ -114,14 +145,25 @@ fn rejects_wrong_load_address() {
 fn rejects_other_machines_and_non_elf() {
     let x86 = build_elf(62, 0x80000, &[load(0x80000, &[0; 8])]);
     assert!(elf_error(elf_to_raw(&x86)).contains("expected AArch64"));
-    assert!(elf_error(elf_to_raw(b"MZ not an elf at all, just some bytes here....................")).contains("not an ELF64"));
+    assert!(elf_error(elf_to_raw(
+        b"MZ not an elf at all, just some bytes here...................."
+    ))
+    .contains("not an ELF64"));
 }
 
 #[test]
 fn rejects_overlaps_and_absurd_spans() {
-    let overlap = build_elf(EM_AARCH64, 0x80000, &[load(0x80000, &[1; 16]), load(0x80008, &[2; 16])]);
+    let overlap = build_elf(
+        EM_AARCH64,
+        0x80000,
+        &[load(0x80000, &[1; 16]), load(0x80008, &[2; 16])],
+    );
     assert!(elf_error(elf_to_raw(&overlap)).contains("overlaps"));
-    let far = build_elf(EM_AARCH64, 0x80000, &[load(0x80000, &[1; 4]), load(0xffff_0000_0000, &[2; 4])]);
+    let far = build_elf(
+        EM_AARCH64,
+        0x80000,
+        &[load(0x80000, &[1; 4]), load(0xffff_0000_0000, &[2; 4])],
+    );
     assert!(elf_error(elf_to_raw(&far)).contains("wrong address"));
 }
 
