@@ -1,6 +1,6 @@
 //! The `kingly` binary itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,14 @@ fn kingly() -> Command {
 
 /// Builds the kernel and default image here first, so that a `kingly qemu`
 /// started afterwards finds them up to date and does not spend a response
-/// timeout compiling.
-fn prebuild() {
-    kingly::ensure_default_artifacts().expect("build kernel8.img and sd.img");
+/// timeout compiling; returns a private copy of the image, because QEMU locks
+/// the image it boots and these tests run in parallel.
+fn prebuilt_image_copy() -> (tempfile::TempDir, PathBuf) {
+    let (_, image) = kingly::ensure_default_artifacts().expect("build kernel8.img and sd.img");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("sd.img");
+    std::fs::copy(image, &copy).unwrap();
+    (dir, copy)
 }
 
 #[test]
@@ -61,8 +66,8 @@ fn kingly_image_writes_a_card_holding_the_built_kernel8() {
 #[cfg(target_os = "linux")]
 #[test]
 fn kingly_qemu_execs_qemu_with_a_clean_stdout() {
-    prebuild();
-    let mcp = QemuMcp::spawn(kingly_qemu()).unwrap();
+    let (_dir, image) = prebuilt_image_copy();
+    let mcp = QemuMcp::spawn(kingly_qemu(&image)).unwrap();
     let exe = Path::new("/proc").join(mcp.pid().to_string()).join("exe");
     let start = Instant::now();
     loop {
@@ -89,10 +94,9 @@ fn kingly_qemu_execs_qemu_with_a_clean_stdout() {
 }
 
 #[test]
-#[ignore = "boots the real kernel; run with `cargo test -p kingly -- --include-ignored`"]
 fn kingly_qemu_serves_mcp_on_stdio() {
-    prebuild();
-    let mut mcp = QemuMcp::spawn(kingly_qemu()).unwrap();
+    let (_dir, image) = prebuilt_image_copy();
+    let mut mcp = QemuMcp::spawn(kingly_qemu(&image)).unwrap();
     mcp.set_session_limit(Duration::from_secs(120));
     let init = mcp.initialize(PROTOCOL_VERSION, "kingly-cli-test").unwrap();
     assert_eq!(init["protocolVersion"], PROTOCOL_VERSION);
@@ -106,8 +110,10 @@ fn kingly_qemu_serves_mcp_on_stdio() {
     mcp.shutdown().unwrap();
 }
 
-fn kingly_qemu() -> Command {
+fn kingly_qemu(image: &Path) -> Command {
     let mut cmd = kingly();
-    cmd.arg("qemu").stderr(Stdio::inherit());
+    cmd.args(["qemu", "--image"])
+        .arg(image)
+        .stderr(Stdio::inherit());
     cmd
 }
