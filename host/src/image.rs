@@ -91,7 +91,9 @@ pub fn build_image(out: &Path, spec: &ImageSpec) -> Result<()> {
     file.set_len(size).path_context("size", out)?;
     write_mbr(file, size)?;
     write_fat(file, size, &card_files).map_err(|e| match e {
-        Error::Io { source, .. } => Error::Image(format!("writing the FAT32 partition: {source}")),
+        Error::Io { context, source } => {
+            Error::Image(format!("writing the FAT32 partition: {context}: {source}"))
+        }
         other => other,
     })?;
     file.sync_all().path_context("sync", out)?;

@@ -22,8 +22,10 @@ pub const LOAD_ADDRESS: u64 = 0x80000;
 const MAX_IMAGE_BYTES: u64 = 64 << 20;
 
 /// Variables a parent cargo (or the user's shell) may set that would change
-/// how the nested kernel build compiles: host RUSTFLAGS must not reach an
-/// aarch64-unknown-none build, and a jobserver we do not own must not be used.
+/// how the nested kernel build compiles: RUSTFLAGS in any form would replace
+/// the kernel's `[target.aarch64-unknown-none] rustflags` from
+/// .cargo/config.toml, a build target would fight `--target`, and a
+/// jobserver we do not own must not be used.
 const ENV_BREAKING_NESTED_BUILD: &[&str] = &[
     "RUSTFLAGS",
     "CARGO_ENCODED_RUSTFLAGS",
@@ -66,7 +68,7 @@ fn run_cargo_build() -> Result<()> {
     .current_dir(workspace::root())
     .env("CARGO_TARGET_DIR", workspace::target_dir())
     .stdin(Stdio::null())
-    .stdout(stderr_as_stdio()?)
+    .stdout(Stdio::from(std::io::stderr()))
     .stderr(Stdio::inherit());
     for var in ENV_BREAKING_NESTED_BUILD {
         cmd.env_remove(var);
@@ -80,20 +82,6 @@ fn run_cargo_build() -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A handle to our stderr usable as a child's stdout.
-fn stderr_as_stdio() -> Result<Stdio> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd;
-        let fd = std::io::stderr().as_fd().try_clone_to_owned();
-        Ok(Stdio::from(fd.context(|| "duplicate stderr".into())?))
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(Stdio::from(std::io::stderr()))
-    }
 }
 
 /// Converts a kernel ELF into the raw image loaded at [`LOAD_ADDRESS`].
