@@ -43,11 +43,11 @@ fn sys_info() -> Tool {
         output_schema: Some(json!({
             "type": "object",
             "properties": {
-                "board_revision": {"type": "string", "description": "revision code, hex"},
-                "board_serial": {"type": "string", "description": "64-bit serial, hex"},
-                "firmware_revision": {"type": "integer"},
+                "board_revision": {"type": ["string", "null"], "description": "revision code, hex; null if the firmware did not answer"},
+                "board_serial": {"type": ["string", "null"], "description": "64-bit serial, hex"},
+                "firmware_revision": {"type": ["integer", "null"]},
                 "arm_memory": region_schema(),
-                "vc_memory": region_schema(),
+                "vc_memory": {"anyOf": [region_schema(), {"type": "null"}]},
                 "ram_bytes": {"type": "integer"},
                 "cores_online": {"type": "integer"},
                 "exception_level": {"type": "integer"},
@@ -59,7 +59,16 @@ fn sys_info() -> Tool {
                     "properties": {"used": {"type": "integer"}, "free": {"type": "integer"}},
                     "required": ["used", "free"]
                 },
-                "clocks_hz": {"type": "object"},
+                "clocks_hz": {
+                    "type": "object",
+                    "description": "clock rates the firmware reports; null where it did not answer",
+                    "properties": {
+                        "arm": {"type": ["integer", "null"]},
+                        "core": {"type": ["integer", "null"]},
+                        "uart": {"type": "integer"},
+                        "emmc": {"type": ["integer", "null"]}
+                    }
+                },
                 "uart_baud": {"type": "integer"},
                 "cmdline": {"type": "string"},
                 "kernel_version": {"type": "string"}

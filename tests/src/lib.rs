@@ -68,6 +68,12 @@ impl DerefMut for Board {
 
 /// Boots QEMU without saying anything to the kernel yet.
 pub fn boot_uninitialized() -> Board {
+    boot_uninitialized_with_args(&[])
+}
+
+/// Boots QEMU with extra arguments (for example `-append` for the kernel
+/// command line) without saying anything to the kernel yet.
+pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
     static TURN: Mutex<Silence> = Mutex::new(Silence {
         in_a_row: 0,
         last_reason: String::new(),
@@ -85,7 +91,7 @@ pub fn boot_uninitialized() -> Board {
     let copy = dir.path().join("sd.img");
     std::fs::copy(image, &copy)
         .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
-    let mut mcp = QemuMcp::boot(kernel8, &copy, &[]).unwrap_or_else(|e| panic!("start QEMU: {e}"));
+    let mut mcp = QemuMcp::boot(kernel8, &copy, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
     mcp.set_response_timeout(RESPONSE_TIMEOUT);
     mcp.set_session_limit(SESSION_LIMIT);
     Board {

@@ -59,7 +59,7 @@ fn files_read_back_through_fatfs() {
     );
     assert_eq!(read_file(&out, "overlays/note.txt").unwrap(), b"hello");
     let config = String::from_utf8(read_file(&out, "config.txt").unwrap()).unwrap();
-    for line in ["arm_64bit=1", "kernel=kernel8.img", "enable_uart=1"] {
+    for line in ["arm_64bit=1", "kernel=kernel8.img"] {
         assert!(
             config.lines().any(|l| l.trim() == line),
             "config.txt lacks {line}"

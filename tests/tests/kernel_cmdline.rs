@@ -1,0 +1,67 @@
+//! The kernel command line (QEMU's `-append`, `cmdline.txt` on the board)
+//! reaches the kernel through the mailbox, and the exception path turns
+//! faults into MCP `notifications/message` lines at level `emergency`.
+
+use kingly::client::PROTOCOL_VERSION;
+use kingly::qemu::append_args;
+use kingly_tests::boot_uninitialized_with_args;
+use serde_json::{json, Value};
+
+/// Boots with `selftest=<which>` and returns the first message the kernel
+/// writes (it faults right after boot, before reading anything).
+fn emergency_report(which: &str) -> Value {
+    let cmdline = format!("selftest={which}");
+    let mut board = boot_uninitialized_with_args(&append_args(&cmdline));
+    let message = board
+        .next_message("the emergency report")
+        .unwrap_or_else(|e| panic!("no report for selftest={which}: {e}"));
+    assert_eq!(message["jsonrpc"], "2.0");
+    assert_eq!(message["method"], "notifications/message", "{message}");
+    assert!(message.get("id").is_none(), "a notification has no id: {message}");
+    assert_eq!(message["params"]["level"], "emergency");
+    assert_eq!(message["params"]["logger"], "kernel");
+    message["params"]["data"].clone()
+}
+
+#[test]
+fn data_abort_is_reported_with_esr_elr_far_and_core() {
+    let data = emergency_report("data_abort");
+    assert_eq!(data["event"], "synchronous exception", "{data}");
+    assert_eq!(data["core"], 0);
+    assert_eq!(data["exception_level"], 1);
+    // EC 0x25: data abort taken without a change of EL.
+    assert_eq!(data["exception_class"], "0x25", "{data}");
+    assert_eq!(data["far"], "0x0000000100000000", "the faulting address is the first unmapped byte: {data}");
+    let esr = u64::from_str_radix(data["esr"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(esr >> 26, 0x25);
+    let elr = u64::from_str_radix(data["elr"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert!(elr >= 0x80000, "ELR points into the kernel: {data}");
+    assert_eq!(data["halted"], true);
+}
+
+#[test]
+fn undefined_instruction_is_reported() {
+    let data = emergency_report("undefined");
+    assert_eq!(data["event"], "synchronous exception", "{data}");
+    assert_eq!(data["exception_class"], "0x00", "UDF is EC 0 (unknown reason): {data}");
+}
+
+#[test]
+fn panic_is_reported_with_message_and_location() {
+    let data = emergency_report("panic");
+    assert_eq!(data["event"], "panic", "{data}");
+    assert!(data["message"].as_str().unwrap().contains("deliberate panic"), "{data}");
+    assert!(data["location"].as_str().unwrap().starts_with("kernel/src/"), "{data}");
+}
+
+#[test]
+fn baud_rate_and_command_line_come_from_the_mailbox() {
+    let mut board = boot_uninitialized_with_args(&append_args("console=uart0 baud=57600"));
+    board.initialize(PROTOCOL_VERSION, "kingly-tests").expect("initialize");
+    let result = board.call_tool("sys_info", json!({})).expect("sys_info");
+    let info = &result["structuredContent"];
+    assert_eq!(info["uart_baud"], 57600, "{info}");
+    assert_eq!(info["cmdline"], "console=uart0 baud=57600", "{info}");
+    // QEMU's PL011 reference clock, as its mailbox reports it.
+    assert_eq!(info["clocks_hz"]["uart"], 3_000_000, "{info}");
+}
