@@ -2,7 +2,9 @@
 //! not the crate's, so a relative `-T` in .cargo/config.toml would be fragile).
 
 fn main() {
-    let manifest = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let script = manifest.join("../linker/kernel.ld");
     let script = script.canonicalize().expect("linker/kernel.ld exists");
     println!("cargo:rerun-if-changed={}", script.display());

@@ -1,9 +1,20 @@
 //! What the board says about itself, asked once at boot through the
 //! VideoCore mailbox (and again for values that change, like temperature).
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use rpi4::board::MAILBOX_BASE;
 use rpi4::mailbox::{Clock, Mailbox, MailboxError, COMMAND_LINE_MAX};
 use spin::{Mutex, Once};
+
+/// The firmware's x0 at entry, stored by `boot.s` after BSS is cleared (an
+/// atomic so the plain `str` from assembly needs no `static mut`).
+#[no_mangle]
+static BOOT_X0: AtomicU64 = AtomicU64::new(0);
+
+/// The flattened device tree header's magic, big-endian.
+const FDT_MAGIC: u32 = 0xd00d_feed;
+/// Mapped when `probe` runs (the MMU maps the first gigabyte at boot).
+const MAPPED_AT_PROBE: u64 = 1 << 30;
 
 /// The one mailbox driver. The VideoCore reads its buffer by physical
 /// address, so it lives in the kernel image's statics (low RAM).
@@ -34,13 +45,15 @@ pub struct Facts {
     pub core_clock_hz: Option<u32>,
     pub emmc_clock_hz: Option<u32>,
     pub cmdline: heapless::String<COMMAND_LINE_MAX>,
+    /// Where the firmware left a device tree, if x0 pointed at one.
+    pub dtb_address: Option<u64>,
 }
 
 static FACTS: Once<Facts> = Once::new();
 
 /// The PL011 reference clock when the firmware does not say: the Pi 4
 /// firmware's default `init_uart_clock`.
-const DEFAULT_UART_CLOCK_HZ: u32 = 48_000_000;
+pub const DEFAULT_UART_CLOCK_HZ: u32 = 48_000_000;
 
 /// Asks the firmware everything the kernel needs before the heap exists.
 /// Core 0 only; called once.
@@ -48,12 +61,20 @@ pub fn probe() -> &'static Facts {
     let mut mb = MAILBOX.lock();
     let board_revision = mb.board_revision().ok();
     let arm_memory = match mb.arm_memory() {
-        Ok((base, size)) if size > 0 => Region { base: base.into(), size: size.into() },
+        Ok((base, size)) if size > 0 => Region {
+            base: base.into(),
+            size: size.into(),
+        },
         // Without the ARM memory tag we know only that the kernel's own
         // gigabyte exists; the heap then stays inside the first 256 MiB.
-        _ => Region { base: 0, size: 256 << 20 },
+        _ => Region {
+            base: 0,
+            size: 256 << 20,
+        },
     };
-    let ram_bytes = board_revision.and_then(ram_from_revision).unwrap_or(arm_memory.base + arm_memory.size);
+    let ram_bytes = board_revision
+        .and_then(ram_from_revision)
+        .unwrap_or(arm_memory.base + arm_memory.size);
     let mut cmdline_bytes = [0u8; COMMAND_LINE_MAX];
     let cmdline = match mb.command_line(&mut cmdline_bytes) {
         Ok(len) => lossy_string(&cmdline_bytes[..len]),
@@ -64,24 +85,46 @@ pub fn probe() -> &'static Facts {
         board_serial: mb.board_serial().ok(),
         firmware_revision: mb.firmware_revision().ok(),
         arm_memory,
-        vc_memory: mb.vc_memory().ok().map(|(base, size)| Region { base: base.into(), size: size.into() }),
+        vc_memory: mb.vc_memory().ok().map(|(base, size)| Region {
+            base: base.into(),
+            size: size.into(),
+        }),
         ram_bytes,
-        uart_clock_hz: mb.clock_rate_hz(Clock::Uart).ok().filter(|&hz| hz > 0).unwrap_or(DEFAULT_UART_CLOCK_HZ),
+        uart_clock_hz: mb
+            .clock_rate_hz(Clock::Uart)
+            .ok()
+            .filter(|&hz| hz > 0)
+            .unwrap_or(DEFAULT_UART_CLOCK_HZ),
         arm_clock_hz: mb.clock_rate_hz(Clock::Arm).ok(),
         core_clock_hz: mb.clock_rate_hz(Clock::Core).ok(),
         emmc_clock_hz: mb.clock_rate_hz(Clock::Emmc).ok(),
         cmdline,
+        dtb_address: device_tree(BOOT_X0.load(Ordering::Relaxed)),
     };
     drop(mb);
     FACTS.call_once(|| facts)
 }
 
 pub fn facts() -> &'static Facts {
-    FACTS.get().expect("board::probe runs before anything asks for board facts")
+    FACTS
+        .get()
+        .expect("board::probe runs before anything asks for board facts")
 }
 
 pub fn temperature_millicelsius() -> Result<u32, MailboxError> {
     MAILBOX.lock().temperature_millicelsius()
+}
+
+/// x0 at entry is a device tree only if it points at the FDT magic (QEMU
+/// without `-dtb` passes 0; the Pi firmware passes one unless told not to).
+fn device_tree(x0: u64) -> Option<u64> {
+    if x0 == 0 || !x0.is_multiple_of(8) || x0 >= MAPPED_AT_PROBE - 4 {
+        return None;
+    }
+    // SAFETY: x0 is 8-byte aligned and inside the first gigabyte, which is
+    // mapped as normal RAM; reading four bytes there cannot fault.
+    let magic = unsafe { core::ptr::read_volatile(x0 as *const u32) };
+    (u32::from_be(magic) == FDT_MAGIC).then_some(x0)
 }
 
 /// Total RAM encoded in a new-style revision code (bit 23 set): bits 20–22

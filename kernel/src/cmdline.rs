@@ -17,9 +17,14 @@ pub struct Options {
 
 impl Options {
     pub fn parse(cmdline: &str) -> Self {
-        let mut opts = Options { baud: DEFAULT_BAUD, selftest: None };
+        let mut opts = Options {
+            baud: DEFAULT_BAUD,
+            selftest: None,
+        };
         for word in cmdline.split_ascii_whitespace() {
-            let Some((key, value)) = word.split_once('=') else { continue };
+            let Some((key, value)) = word.split_once('=') else {
+                continue;
+            };
             match key {
                 "baud" => {
                     if let Ok(b) = value.parse::<u32>() {

@@ -35,6 +35,10 @@ static BAUD: AtomicU64 = AtomicU64::new(0);
 /// Puts GPIO 14/15 in ALT0 (so a real board needs no device-tree overlay)
 /// and programs UART0 for `baud` 8N1 from the firmware's UART clock.
 pub fn init(uart_clock_hz: u32, baud: u32) {
+    UART.call_once(|| bring_up(uart_clock_hz, baud));
+}
+
+fn bring_up(uart_clock_hz: u32, baud: u32) -> Pl011 {
     // SAFETY: GPIO_BASE is the BCM2711 GPIO block, identity-mapped; this is
     // the only GPIO driver instance until the board tools take it over.
     let mut gpio = unsafe { Gpio::new(GPIO_BASE) };
@@ -45,7 +49,7 @@ pub fn init(uart_clock_hz: u32, baud: u32) {
     let _ = gpio.set_function(UART0_RX_PIN, Function::Alt0);
 
     // SAFETY: UART0_BASE is the PL011, identity-mapped as Device memory;
-    // `Once` makes this the only instance.
+    // callers store the result in `UART`'s `Once`, the only instance.
     let mut uart = unsafe { Pl011::new(UART0_BASE) };
     let baud = match uart.init(uart_clock_hz, baud) {
         Ok(()) => baud,
@@ -53,12 +57,24 @@ pub fn init(uart_clock_hz: u32, baud: u32) {
             // An unreachable rate on the command line must not cut the OS
             // off: fall back to the default every client expects.
             let fallback = crate::cmdline::DEFAULT_BAUD;
-            uart.init(uart_clock_hz, fallback).expect("115200 baud is reachable from any PL011 clock");
+            uart.init(uart_clock_hz, fallback)
+                .expect("115200 baud is reachable from any PL011 clock");
             fallback
         }
     };
     BAUD.store(u64::from(baud), Ordering::Relaxed);
-    UART.call_once(|| uart);
+    uart
+}
+
+/// UART0 for a fault report. A fault before [`init`] (in early boot) brings
+/// UART0 up with the firmware's default clock rather than staying silent.
+fn uart_for_emergency() -> &'static Pl011 {
+    UART.call_once(|| {
+        bring_up(
+            crate::board::DEFAULT_UART_CLOCK_HZ,
+            crate::cmdline::DEFAULT_BAUD,
+        )
+    })
 }
 
 pub fn baud() -> u64 {
@@ -93,7 +109,7 @@ fn send(uart: &Pl011, bytes: &[u8]) {
 /// line so the report is a line of its own, and writes `write_body`'s output
 /// followed by `\n`.
 pub fn write_line_emergency(write_body: impl FnOnce(&mut dyn core::fmt::Write)) {
-    let Some(uart) = uart() else { return };
+    let uart = uart_for_emergency();
     let mut guard = None;
     for _ in 0..1_000_000 {
         if let Some(g) = TX.try_lock() {

@@ -2,7 +2,7 @@
 //! masking, sleeping, and the deliberate faults of `selftest=`.
 
 use aarch64_cpu::asm;
-use aarch64_cpu::registers::{CNTKCTL_EL1, CurrentEL, DAIF, MPIDR_EL1};
+use aarch64_cpu::registers::{CurrentEL, CNTKCTL_EL1, DAIF, MPIDR_EL1};
 use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 
 /// This core's number (MPIDR_EL1.Aff0; the BCM2711 has one cluster).
@@ -40,13 +40,15 @@ pub fn send_event() {
     asm::sev();
 }
 
-/// Makes the generic timer emit an event about every millisecond (bit 16 of
-/// the counter toggles every 2^16 ticks: 1.05 ms at 62.5 MHz, 1.2 ms at
+/// Makes the generic timer emit an event about every millisecond (counter
+/// bit 15 rises once every 2^16 ticks: 1.05 ms at 62.5 MHz, 1.2 ms at
 /// 54 MHz), so a `wfe` wait on core 0 re-checks its deadline even if the
 /// core it waits for never signals. Secondary cores leave it off, so parked
 /// cores sleep until they are given work.
 pub fn enable_event_stream() {
-    CNTKCTL_EL1.modify(CNTKCTL_EL1::EVNTEN::SET + CNTKCTL_EL1::EVNTI.val(15) + CNTKCTL_EL1::EVNTDIR::CLEAR);
+    CNTKCTL_EL1.modify(
+        CNTKCTL_EL1::EVNTEN::SET + CNTKCTL_EL1::EVNTI.val(15) + CNTKCTL_EL1::EVNTDIR::CLEAR,
+    );
 }
 
 /// Stops this core for good with every exception masked.
@@ -85,6 +87,8 @@ pub fn run_selftest(test: Selftest) {
             // reported and halts; nothing after it runs.
             unsafe { core::arch::asm!("udf #0x4b1d") };
         }
-        Selftest::Panic => panic!("selftest: deliberate panic requested on the kernel command line"),
+        Selftest::Panic => {
+            panic!("selftest: deliberate panic requested on the kernel command line")
+        }
     }
 }

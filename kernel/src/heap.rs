@@ -18,7 +18,10 @@ pub fn init(arm_memory: Region) {
     // Only the linker symbol's address is taken, never its (absent) value.
     let start = core::ptr::addr_of!(__kernel_end) as u64;
     let end = arm_memory.base + arm_memory.size;
-    assert!(end > start, "the firmware reports no RAM above the kernel image");
+    assert!(
+        end > start,
+        "the firmware reports no RAM above the kernel image"
+    );
     // SAFETY: the range lies in RAM that the mailbox reports as the ARM's,
     // above everything the linker placed, and is handed to the allocator
     // exactly once; nothing else uses it.

@@ -36,11 +36,6 @@ mod tools;
 core::arch::global_asm!(include_str!("arch/boot.s"));
 core::arch::global_asm!(include_str!("arch/vectors.s"));
 
-/// The firmware's x0 at entry, stored by `boot.s` after BSS is cleared (an
-/// atomic so the plain `str` from assembly needs no `static mut`).
-#[no_mangle]
-static BOOT_X0: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-
 /// Core 0's Rust entry point, called by `boot.s` at EL1 with FP enabled.
 #[no_mangle]
 pub extern "C" fn kernel_main() -> ! {

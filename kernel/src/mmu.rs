@@ -53,7 +53,10 @@ struct SharedTables(UnsafeCell<Tables>);
 // core is running; afterwards the tables are only read by the MMU.
 unsafe impl Sync for SharedTables {}
 
-static TABLES: SharedTables = SharedTables(UnsafeCell::new(Tables { l1: Table([0; 512]), top_gib: Table([0; 512]) }));
+static TABLES: SharedTables = SharedTables(UnsafeCell::new(Tables {
+    l1: Table([0; 512]),
+    top_gib: Table([0; 512]),
+}));
 
 /// Fills the level-2 table for the top gigabyte: peripherals as Device memory,
 /// the rest left unmapped until [`map_ram`] knows whether RAM is there.
@@ -64,7 +67,11 @@ pub fn init_tables() {
     tables.l1.0[0] = NORMAL_BLOCK; // 0–1 GiB: kernel, heap, mailbox buffers
     for (i, entry) in tables.top_gib.0.iter_mut().enumerate() {
         let addr = (TOP_GIB as u64) * GIB + (i as u64) * BLOCK_2M;
-        *entry = if addr >= PERIPHERAL_BASE as u64 { addr | DEVICE_BLOCK } else { 0 };
+        *entry = if addr >= PERIPHERAL_BASE as u64 {
+            addr | DEVICE_BLOCK
+        } else {
+            0
+        };
     }
     let top = &tables.top_gib as *const Table as u64;
     tables.l1.0[TOP_GIB] = top | VALID | TABLE;
@@ -78,7 +85,7 @@ pub fn map_ram(ram_bytes: u64) {
     let tables = unsafe { &mut *TABLES.0.get() };
     for gib in 1..TOP_GIB {
         if (gib as u64) * GIB < ram_bytes {
-            write_entry(&mut tables.l1.0[gib], (gib as u64) * GIB | NORMAL_BLOCK);
+            write_entry(&mut tables.l1.0[gib], ((gib as u64) * GIB) | NORMAL_BLOCK);
         }
     }
     for (i, entry) in tables.top_gib.0.iter_mut().enumerate() {
@@ -129,12 +136,22 @@ pub fn enable_on_this_core() {
     barrier::dsb(barrier::ISH);
     // SAFETY: invalidating this core's stale TLB entries and instruction
     // cache before turning translation on only discards cached state.
-    unsafe { core::arch::asm!("tlbi vmalle1", "ic iallu", options(nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!(
+            "tlbi vmalle1",
+            "ic iallu",
+            options(nostack, preserves_flags)
+        )
+    };
     barrier::dsb(barrier::ISH);
     barrier::isb(barrier::SY);
     // Unaligned accesses stay allowed (A = 0): NEON code relies on them.
     SCTLR_EL1.modify(
-        SCTLR_EL1::M::Enable + SCTLR_EL1::C::Cacheable + SCTLR_EL1::I::Cacheable + SCTLR_EL1::A::Disable + SCTLR_EL1::SA::Enable,
+        SCTLR_EL1::M::Enable
+            + SCTLR_EL1::C::Cacheable
+            + SCTLR_EL1::I::Cacheable
+            + SCTLR_EL1::A::Disable
+            + SCTLR_EL1::SA::Enable,
     );
     barrier::isb(barrier::SY);
 }

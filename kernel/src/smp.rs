@@ -33,7 +33,11 @@ struct Slot {
 
 impl Slot {
     const fn new() -> Self {
-        Self { state: AtomicU32::new(EMPTY), job: Mutex::new(None), result: AtomicUsize::new(0) }
+        Self {
+            state: AtomicU32::new(EMPTY),
+            job: Mutex::new(None),
+            result: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -139,7 +143,16 @@ fn report_core_number(_: usize) -> usize {
 pub fn cores_responding() -> usize {
     let mut count = 1;
     for core in 1..CORES {
-        if post(core, Job { run: report_core_number, arg: 0 }).is_ok() && wait(core, 100) == Some(core) {
+        if post(
+            core,
+            Job {
+                run: report_core_number,
+                arg: 0,
+            },
+        )
+        .is_ok()
+            && wait(core, 100) == Some(core)
+        {
             count += 1;
         }
     }

@@ -71,6 +71,7 @@ fn sys_info() -> Tool {
                 },
                 "uart_baud": {"type": "integer"},
                 "cmdline": {"type": "string"},
+                "dtb_address": {"type": ["string", "null"], "description": "device tree the firmware passed in x0, if any"},
                 "kernel_version": {"type": "string"}
             },
             "required": [
@@ -113,6 +114,7 @@ fn sys_info_now() -> Value {
         "clocks_hz": {"arm": f.arm_clock_hz, "core": f.core_clock_hz, "uart": f.uart_clock_hz, "emmc": f.emmc_clock_hz},
         "uart_baud": console::baud(),
         "cmdline": f.cmdline.as_str(),
+        "dtb_address": hex(f.dtb_address),
         "kernel_version": KERNEL_VERSION,
     })
 }

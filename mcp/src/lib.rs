@@ -8,6 +8,7 @@
 //! - [`framing`] cuts the byte stream into bounded lines,
 //! - [`jsonrpc`] validates envelopes and builds response lines,
 //! - [`registry`] holds tools and shapes their results,
+//! - [`logging`] names the severities of `notifications/message`,
 //! - [`server`] runs the MCP lifecycle and dispatches methods.
 //!
 //! Typical kernel loop:
@@ -37,11 +38,13 @@ extern crate alloc;
 
 pub mod framing;
 pub mod jsonrpc;
+pub mod logging;
 pub mod protocol;
 pub mod registry;
 pub mod server;
 
 pub use framing::{Frame, LineFramer, MAX_LINE_BYTES};
+pub use logging::LogLevel;
 pub use registry::{Tool, ToolResult};
 pub use server::{Server, ServerInfo};
 

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::framing::MAX_LINE_BYTES;
 use crate::jsonrpc::{self, Call, Message, RpcError};
+use crate::logging::LogLevel;
 use crate::protocol;
 use crate::registry::{Registry, Tool, ToolDescriptor};
 
@@ -35,7 +36,12 @@ pub struct Server {
     protocol_version: Option<&'static str>,
     /// Set when the client confirms with `notifications/initialized`.
     initialized: bool,
+    /// The least severe `notifications/message` the client wants.
+    log_level: LogLevel,
 }
+
+/// The threshold before a client calls `logging/setLevel`.
+pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
 
 impl Server {
     pub fn new(info: ServerInfo) -> Server {
@@ -44,6 +50,7 @@ impl Server {
             tools: Registry::new(),
             protocol_version: None,
             initialized: false,
+            log_level: DEFAULT_LOG_LEVEL,
         }
     }
 
@@ -57,6 +64,12 @@ impl Server {
     /// and the kernel may send notifications of its own.
     pub fn initialized(&self) -> bool {
         self.initialized
+    }
+
+    /// Whether a `notifications/message` at `level` should be sent, per the
+    /// client's `logging/setLevel`.
+    pub fn wants_log(&self, level: LogLevel) -> bool {
+        level >= self.log_level
     }
 
     /// The protocol revision negotiated by the latest `initialize`.
@@ -93,6 +106,7 @@ impl Server {
         let outcome = match method.as_str() {
             "initialize" => self.initialize(params),
             "ping" => jsonrpc::params_object(params).map(|_| json!({})),
+            "logging/setLevel" => self.set_log_level(params),
             "tools/list" => self.list_tools(params),
             "tools/call" => self.call_tool(params),
             other => Err(RpcError::method_not_found(other)),
@@ -128,7 +142,7 @@ impl Server {
         self.protocol_version = Some(version);
         let mut result = json!({
             "protocolVersion": version,
-            "capabilities": { "tools": { "listChanged": false } },
+            "capabilities": { "logging": {}, "tools": { "listChanged": false } },
             "serverInfo": {
                 "name": self.info.name,
                 "title": self.info.title,
@@ -139,6 +153,21 @@ impl Server {
             map.insert("instructions".into(), Value::from(text));
         }
         Ok(result)
+    }
+
+    fn set_log_level(&mut self, params: Option<Value>) -> Result<Value, RpcError> {
+        let params = jsonrpc::params_object(params)?;
+        let level = match params.get("level") {
+            Some(Value::String(name)) => LogLevel::parse(name).ok_or_else(|| {
+                RpcError::invalid_params(&format!(
+                    "unknown log level \"{name}\" (expected one of debug, info, notice, warning, error, critical, alert, emergency)"
+                ))
+            })?,
+            Some(_) => return Err(RpcError::invalid_params("\"level\" must be a string")),
+            None => return Err(RpcError::invalid_params("missing \"level\"")),
+        };
+        self.log_level = level;
+        Ok(json!({}))
     }
 
     /// All tools fit in one page, so we never hand out a cursor, and any

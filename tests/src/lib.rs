@@ -91,7 +91,8 @@ pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
     let copy = dir.path().join("sd.img");
     std::fs::copy(image, &copy)
         .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
-    let mut mcp = QemuMcp::boot(kernel8, &copy, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
+    let mut mcp =
+        QemuMcp::boot(kernel8, &copy, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
     mcp.set_response_timeout(RESPONSE_TIMEOUT);
     mcp.set_session_limit(SESSION_LIMIT);
     Board {

@@ -36,7 +36,9 @@ pub struct Deadline {
 impl Deadline {
     pub fn after_ms(ms: u64) -> Self {
         let freq = frequency_hz();
-        Self { at: ticks().saturating_add(freq.saturating_mul(ms) / 1000) }
+        Self {
+            at: ticks().saturating_add(freq.saturating_mul(ms) / 1000),
+        }
     }
 
     pub fn expired(&self) -> bool {

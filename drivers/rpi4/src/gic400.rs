@@ -7,7 +7,9 @@
 
 use crate::mmio::Mmio;
 use tock_registers::interfaces::{Readable, Writeable};
-use tock_registers::{register_structs, registers::ReadOnly, registers::ReadWrite, registers::WriteOnly};
+use tock_registers::{
+    register_structs, registers::ReadOnly, registers::ReadWrite, registers::WriteOnly,
+};
 
 register_structs! {
     DistributorRegisters {
@@ -101,7 +103,12 @@ impl Gic400 {
     /// interface), but distributor set-up must only be done by one core.
     pub const unsafe fn new(gicd_base: usize, gicc_base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
-        unsafe { Self { gicd: Mmio::new(gicd_base), gicc: Mmio::new(gicc_base) } }
+        unsafe {
+            Self {
+                gicd: Mmio::new(gicd_base),
+                gicc: Mmio::new(gicc_base),
+            }
+        }
     }
 
     /// Number of interrupt lines the distributor implements (GICD_TYPER.ITLinesNumber).

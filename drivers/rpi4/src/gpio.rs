@@ -6,7 +6,9 @@
 
 use crate::mmio::Mmio;
 use tock_registers::interfaces::{Readable, Writeable};
-use tock_registers::{register_structs, registers::ReadOnly, registers::ReadWrite, registers::WriteOnly};
+use tock_registers::{
+    register_structs, registers::ReadOnly, registers::ReadWrite, registers::WriteOnly,
+};
 
 register_structs! {
     Registers {
@@ -71,7 +73,9 @@ impl Gpio {
     /// and only one `Gpio` may exist.
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
-        Self { regs: unsafe { Mmio::new(base) } }
+        Self {
+            regs: unsafe { Mmio::new(base) },
+        }
     }
 
     pub fn set_function(&mut self, pin: u32, function: Function) -> Result<(), NoSuchPin> {
@@ -120,7 +124,10 @@ mod tests {
 
     #[test]
     fn replace_touches_only_the_field() {
-        assert_eq!(replace(0xffff_ffff, 12, 3, Function::Alt0 as u32), 0xffff_cfff);
+        assert_eq!(
+            replace(0xffff_ffff, 12, 3, Function::Alt0 as u32),
+            0xffff_cfff
+        );
         assert_eq!(replace(0, 30, 2, Pull::Up as u32), 0x4000_0000);
     }
 

@@ -129,12 +129,20 @@ impl Mailbox {
     /// low gigabyte, where the kernel image and its statics are).
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
-        Self { regs: unsafe { Mmio::new(base) }, buffer: Buffer([0; BUFFER_WORDS]) }
+        Self {
+            regs: unsafe { Mmio::new(base) },
+            buffer: Buffer([0; BUFFER_WORDS]),
+        }
     }
 
     /// Sends one tag and returns the answered value words and the response
     /// length in bytes.
-    pub fn property(&mut self, tag: u32, request: &[u32], value_bytes: usize) -> Result<(&[u32], usize), MailboxError> {
+    pub fn property(
+        &mut self,
+        tag: u32,
+        request: &[u32],
+        value_bytes: usize,
+    ) -> Result<(&[u32], usize), MailboxError> {
         let start = encode(&mut self.buffer.0, tag, request, value_bytes);
         let addr = self.buffer.0.as_ptr() as usize;
         let bytes = core::mem::size_of::<Buffer>();
@@ -164,7 +172,11 @@ impl Mailbox {
         Ok((words, len))
     }
 
-    fn words<const N: usize>(&mut self, tag: u32, request: &[u32]) -> Result<[u32; N], MailboxError> {
+    fn words<const N: usize>(
+        &mut self,
+        tag: u32,
+        request: &[u32],
+    ) -> Result<[u32; N], MailboxError> {
         let (words, _) = self.property(tag, request, N * 4)?;
         let mut out = [0; N];
         out.copy_from_slice(&words[..N]);
@@ -212,7 +224,10 @@ impl Mailbox {
     /// Copies the kernel command line (config/cmdline.txt on the board,
     /// QEMU's `-append`) into `out` and returns its length. The firmware
     /// writes no terminator.
-    pub fn command_line(&mut self, out: &mut [u8; COMMAND_LINE_MAX]) -> Result<usize, MailboxError> {
+    pub fn command_line(
+        &mut self,
+        out: &mut [u8; COMMAND_LINE_MAX],
+    ) -> Result<usize, MailboxError> {
         let (words, len) = self.property(tag::COMMAND_LINE, &[], COMMAND_LINE_MAX)?;
         let len = len.min(COMMAND_LINE_MAX);
         for (i, byte) in out.iter_mut().take(len).enumerate() {
@@ -235,7 +250,9 @@ mod cache {
         for line in lines(addr, len) {
             // SAFETY: DC CIVAC on an address inside our own buffer only
             // writes back/discards cache lines; it cannot fault on mapped RAM.
-            unsafe { core::arch::asm!("dc civac, {}", in(reg) line, options(nostack, preserves_flags)) };
+            unsafe {
+                core::arch::asm!("dc civac, {}", in(reg) line, options(nostack, preserves_flags))
+            };
         }
         barrier();
         let _ = (addr, len);
@@ -253,7 +270,9 @@ mod cache {
         let ctr: u64;
         // SAFETY: reading CTR_EL0 (cache type) has no side effects and is
         // permitted at EL1.
-        unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags))
+        };
         // CTR_EL0.DminLine (bits 16..19): log2 of the smallest data cache
         // line in 4-byte words.
         let line = 4usize << ((ctr >> 16) & 0xf);

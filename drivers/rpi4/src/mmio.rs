@@ -19,7 +19,10 @@ impl<T> Mmio<T> {
     /// the caller must not create a second driver instance for the same block
     /// that could race with this one.
     pub(crate) const unsafe fn new(base: usize) -> Self {
-        Self { base, _regs: PhantomData }
+        Self {
+            base,
+            _regs: PhantomData,
+        }
     }
 
     pub(crate) fn base(&self) -> usize {

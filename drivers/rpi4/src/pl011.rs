@@ -5,7 +5,10 @@
 
 use crate::mmio::Mmio;
 use tock_registers::interfaces::{Readable, Writeable};
-use tock_registers::{register_bitfields, register_structs, registers::ReadOnly, registers::ReadWrite, registers::WriteOnly};
+use tock_registers::{
+    register_bitfields, register_structs, registers::ReadOnly, registers::ReadWrite,
+    registers::WriteOnly,
+};
 
 register_bitfields! {u32,
     /// Data register: reading pops the receive FIFO, with error flags above
@@ -131,7 +134,9 @@ impl Pl011 {
     /// [`crate::board::UART0_BASE`]), and only one `Pl011` may exist for it.
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
-        Self { regs: unsafe { Mmio::new(base) } }
+        Self {
+            regs: unsafe { Mmio::new(base) },
+        }
     }
 
     /// Programs 8N1 at `baud`, unmasks the receive interrupts (FIFO level and
@@ -145,7 +150,11 @@ impl Pl011 {
     /// control on its own; the Pi 4 firmware leaves it on.
     pub fn init(&mut self, uart_clock_hz: u32, baud: u32) -> Result<(), ConfigError> {
         let d = divisor(uart_clock_hz, baud).ok_or(ConfigError::UnreachableBaud)?;
-        let fifo = if self.regs.lcrh.is_set(LCRH::FEN) { LCRH::FEN::SET } else { LCRH::FEN::CLEAR };
+        let fifo = if self.regs.lcrh.is_set(LCRH::FEN) {
+            LCRH::FEN::SET
+        } else {
+            LCRH::FEN::CLEAR
+        };
         // The TRM's sequence: disable, let the transmitter drain, program,
         // then re-enable. Receive interrupt status is not cleared: bytes may
         // already be waiting.
@@ -155,9 +164,15 @@ impl Pl011 {
         self.regs.fbrd.write(FBRD::BAUD_DIVFRAC.val(d.fraction));
         // LCRH must be written after IBRD/FBRD: that write latches them.
         self.regs.lcrh.write(LCRH::WLEN::EightBit + fifo);
-        self.regs.ifls.write(IFLS::RXIFLSEL::OneEighth + IFLS::TXIFLSEL::OneEighth);
-        self.regs.imsc.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
-        self.regs.cr.write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
+        self.regs
+            .ifls
+            .write(IFLS::RXIFLSEL::OneEighth + IFLS::TXIFLSEL::OneEighth);
+        self.regs
+            .imsc
+            .write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
+        self.regs
+            .cr
+            .write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
         Ok(())
     }
 
@@ -189,14 +204,19 @@ impl Pl011 {
             return None;
         }
         let v = self.regs.dr.extract();
-        Some(ReceivedByte { byte: v.read(DR::DATA) as u8, overrun: v.is_set(DR::OE) })
+        Some(ReceivedByte {
+            byte: v.read(DR::DATA) as u8,
+            overrun: v.is_set(DR::OE),
+        })
     }
 
     /// Acknowledges every receive-side interrupt. Call *before* draining the
     /// FIFO with [`Pl011::read_byte`]: a byte that lands after the drain then
     /// raises a fresh interrupt instead of having its status cleared.
     pub fn clear_rx_interrupts(&self) {
-        self.regs.icr.write(INT::RX::SET + INT::RT::SET + INT::OE::SET + INT::BE::SET + INT::PE::SET + INT::FE::SET);
+        self.regs.icr.write(
+            INT::RX::SET + INT::RT::SET + INT::OE::SET + INT::BE::SET + INT::PE::SET + INT::FE::SET,
+        );
     }
 
     /// Masked interrupt status, for the handler to tell why it was called.
@@ -228,18 +248,34 @@ mod tests {
     #[test]
     fn divisor_for_the_pi4_48mhz_clock() {
         // 48 MHz / (16 * 115200) = 26.0417 → 26 + 3/64.
-        assert_eq!(divisor(48_000_000, 115_200), Some(Divisor { integer: 26, fraction: 3 }));
+        assert_eq!(
+            divisor(48_000_000, 115_200),
+            Some(Divisor {
+                integer: 26,
+                fraction: 3
+            })
+        );
     }
 
     #[test]
     fn divisor_for_qemus_3mhz_clock() {
         // 3 MHz / (16 * 115200) = 1.6276 → 1 + 40/64.
-        assert_eq!(divisor(3_000_000, 115_200), Some(Divisor { integer: 1, fraction: 40 }));
+        assert_eq!(
+            divisor(3_000_000, 115_200),
+            Some(Divisor {
+                integer: 1,
+                fraction: 40
+            })
+        );
     }
 
     #[test]
     fn actual_baud_is_close_to_requested() {
-        for &(clk, baud) in &[(48_000_000, 115_200), (48_000_000, 921_600), (3_000_000, 9_600)] {
+        for &(clk, baud) in &[
+            (48_000_000, 115_200),
+            (48_000_000, 921_600),
+            (3_000_000, 9_600),
+        ] {
             let d = divisor(clk, baud).unwrap();
             let got = actual_baud(clk, d);
             let err = (i64::from(got) - i64::from(baud)).abs() * 1000 / i64::from(baud);

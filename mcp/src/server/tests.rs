@@ -100,7 +100,7 @@ fn initialize_result_shape() {
         r,
         json!({
             "protocolVersion": "2025-06-18",
-            "capabilities": {"tools": {"listChanged": false}},
+            "capabilities": {"logging": {}, "tools": {"listChanged": false}},
             "serverInfo": {"name": "kingly-os", "title": "Kingly OS", "version": "0.1.0"},
             "instructions": "Call tools to drive the Pi."
         })
@@ -631,4 +631,36 @@ fn framer_and_server_together() {
         .collect();
     assert_eq!(ids, [json!(0), Value::Null, json!(2)]);
     assert!(s.initialized());
+}
+
+#[test]
+fn set_level_changes_which_log_messages_are_wanted() {
+    let mut s = server();
+    assert!(s.wants_log(LogLevel::Info) && !s.wants_log(LogLevel::Debug));
+    let r = send(
+        &mut s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"error"}}"#,
+    );
+    assert_eq!(r["result"], json!({}));
+    assert!(!s.wants_log(LogLevel::Warning));
+    assert!(s.wants_log(LogLevel::Error) && s.wants_log(LogLevel::Emergency));
+}
+
+#[test]
+fn set_level_rejects_bad_levels() {
+    let mut s = server();
+    for params in [r#"{"level":"loud"}"#, r#"{"level":3}"#, r#"{}"#] {
+        let line =
+            format!(r#"{{"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{params}}}"#);
+        let r = send(&mut s, &line);
+        assert_eq!(
+            r["error"]["code"],
+            json!(code::INVALID_PARAMS),
+            "{params}: {r}"
+        );
+    }
+    assert!(
+        s.wants_log(LogLevel::Info),
+        "a rejected call changes nothing"
+    );
 }
