@@ -27,10 +27,12 @@ static AT_LINE_START: AtomicBool = AtomicBool::new(true);
 
 pub static BYTES_IN: AtomicU64 = AtomicU64::new(0);
 pub static BYTES_OUT: AtomicU64 = AtomicU64::new(0);
-/// Bytes lost because the ring was full or the FIFO overran.
+/// Bytes lost because the PL011's FIFO overran.
 pub static RX_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 static BAUD: AtomicU64 = AtomicU64::new(0);
+/// Whether the receive interrupt is masked because the ring is full.
+static RX_THROTTLED: AtomicBool = AtomicBool::new(false);
 
 /// Puts GPIO 14/15 in ALT0 (so a real board needs no device-tree overlay)
 /// and programs UART0 for `baud` 8N1 from the firmware's UART clock.
@@ -141,17 +143,29 @@ pub fn on_receive_interrupt() {
     drain_fifo(uart);
 }
 
-/// Moves every byte waiting in the PL011's FIFO into the ring. Called with
+/// Moves the bytes waiting in the PL011's FIFO into the ring. Called with
 /// IRQs masked or from the interrupt handler itself.
+///
+/// When the ring is full the rest stay in the FIFO and the receive
+/// interrupt is masked until [`read`] makes room: QEMU then holds further
+/// input back rather than anything being dropped (on the board the FIFO
+/// overruns instead, which is counted).
 fn drain_fifo(uart: &Pl011) {
     let mut rx = RX.lock();
-    while let Some(received) = uart.read_byte() {
+    while !rx.is_full() {
+        let Some(received) = uart.read_byte() else {
+            break;
+        };
         if received.overrun {
             RX_DROPPED.fetch_add(1, Ordering::Relaxed);
         }
-        if rx.push_back(received.byte).is_err() {
-            RX_DROPPED.fetch_add(1, Ordering::Relaxed);
-        }
+        // Cannot fail: the loop only runs while there is room.
+        let _ = rx.push_back(received.byte);
+    }
+    let full = rx.is_full();
+    if full != RX_THROTTLED.load(Ordering::Relaxed) {
+        uart.set_receive_interrupts(!full);
+        RX_THROTTLED.store(full, Ordering::Relaxed);
     }
 }
 

@@ -4,7 +4,7 @@
 //! ARM Peripherals datasheet and ARM's PL011 TRM (DDI 0183).
 
 use crate::mmio::Mmio;
-use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 use tock_registers::{
     register_bitfields, register_structs, registers::ReadOnly, registers::ReadWrite,
     registers::WriteOnly,
@@ -217,6 +217,20 @@ impl Pl011 {
         self.regs.icr.write(
             INT::RX::SET + INT::RT::SET + INT::OE::SET + INT::BE::SET + INT::PE::SET + INT::FE::SET,
         );
+    }
+
+    /// Unmasks or masks the receive interrupts (FIFO level, receive timeout,
+    /// overrun). Masking them while the consumer is full leaves bytes in the
+    /// FIFO instead of dropping them.
+    pub fn set_receive_interrupts(&self, enabled: bool) {
+        let rx = INT::RX::SET + INT::RT::SET + INT::OE::SET;
+        if enabled {
+            self.regs.imsc.modify(rx);
+        } else {
+            self.regs
+                .imsc
+                .modify(INT::RX::CLEAR + INT::RT::CLEAR + INT::OE::CLEAR);
+        }
     }
 
     /// Masked interrupt status, for the handler to tell why it was called.
