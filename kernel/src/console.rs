@@ -169,38 +169,39 @@ fn drain_fifo(uart: &Pl011) {
     }
 }
 
-/// Blocks until at least one byte has arrived, then moves as many as fit
-/// into `buf`. Sleeps in `wfi` while there is nothing to read.
-pub fn read(buf: &mut [u8]) -> usize {
+/// Moves as many received bytes as fit into `buf` without waiting; returns
+/// how many. The FIFO itself is polled too, so bytes that arrived before the
+/// interrupt was wired up (or while it was throttled) are never stranded.
+pub fn try_read(buf: &mut [u8]) -> usize {
     let Some(uart) = uart() else { return 0 };
-    loop {
-        // Check and sleep with IRQs masked: an interrupt that arrives after
-        // the check still ends the `wfi`, and is taken once unmasked. The
-        // FIFO itself is polled too, so bytes that arrived before the
-        // interrupt was wired up are never stranded.
-        cpu::mask_irqs();
-        drain_fifo(uart);
-        let n = {
-            let mut rx = RX.lock();
-            let mut n = 0;
-            while n < buf.len() {
-                match rx.pop_front() {
-                    Some(b) => {
-                        buf[n] = b;
-                        n += 1;
-                    }
-                    None => break,
-                }
-            }
-            n
-        };
-        if n == 0 {
-            cpu::wait_for_interrupt();
+    let was_unmasked = cpu::mask_irqs();
+    drain_fifo(uart);
+    let n = {
+        let mut rx = RX.lock();
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(b) = rx.pop_front() else { break };
+            buf[n] = b;
+            n += 1;
         }
+        n
+    };
+    if was_unmasked {
         cpu::unmask_irqs();
-        if n > 0 {
-            BYTES_IN.fetch_add(n as u64, Ordering::Relaxed);
-            return n;
-        }
     }
+    BYTES_IN.fetch_add(n as u64, Ordering::Relaxed);
+    n
+}
+
+/// Sleeps in `wfi` until input may have arrived (or any other interrupt).
+pub fn wait_for_input() {
+    let Some(uart) = uart() else { return };
+    // Check and sleep with IRQs masked: an interrupt that arrives after the
+    // check still ends the `wfi`, and is taken once unmasked.
+    cpu::mask_irqs();
+    drain_fifo(uart);
+    if RX.lock().is_empty() {
+        cpu::wait_for_interrupt();
+    }
+    cpu::unmask_irqs();
 }

@@ -26,12 +26,15 @@ mod cpu;
 mod exceptions;
 mod heap;
 mod irq;
+mod klog;
+mod memtest;
 mod mmu;
 mod panic;
 mod report;
 mod server;
 mod smp;
 mod tools;
+mod transport;
 
 core::arch::global_asm!(include_str!("arch/boot.s"));
 core::arch::global_asm!(include_str!("arch/vectors.s"));
@@ -52,11 +55,39 @@ pub extern "C" fn kernel_main() -> ! {
     irq::init();
 
     smp::start_secondaries();
+    log_boot(facts);
 
     if let Some(selftest) = cmdline.selftest {
         cpu::run_selftest(selftest);
     }
     server::run(tools::registry())
+}
+
+/// What the boot found, for `kingly://log`.
+fn log_boot(facts: &board::Facts) {
+    klog!(Info, "Kingly OS {} booted at EL{}", tools::KERNEL_VERSION, cpu::exception_level());
+    match facts.board_revision {
+        Some(rev) => klog!(Info, "board revision {rev:#x}, {} MiB RAM", facts.ram_bytes >> 20),
+        None => klog!(Warning, "the firmware did not report a board revision"),
+    }
+    klog!(
+        Info,
+        "ARM memory {:#x}+{:#x}, heap {} KiB used / {} MiB free",
+        facts.arm_memory.base,
+        facts.arm_memory.size,
+        heap::usage().0 >> 10,
+        heap::usage().1 >> 20
+    );
+    klog!(Info, "UART0 at {} baud from a {} Hz clock", console::baud(), facts.uart_clock_hz);
+    let online = smp::online_mask();
+    if online == (1 << smp::CORES) - 1 {
+        klog!(Info, "cores online: {}", online.count_ones());
+    } else {
+        klog!(Error, "cores online mask {online:#06b}: a secondary core did not start");
+    }
+    if !facts.cmdline.is_empty() {
+        klog!(Info, "command line: {}", facts.cmdline);
+    }
 }
 
 /// Cores 1–3 land here from `boot.s`.

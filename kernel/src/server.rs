@@ -1,22 +1,17 @@
-//! The MCP loop on core 0: UART0 bytes → lines → the `mcp` server → UART0.
+//! The MCP loop on core 0: UART0 frames → the `mcp` server → UART0.
 
-use crate::console;
-use mcp::{Frame, LineFramer, Server};
+use crate::transport::UartTransport;
+use mcp::{Frame, Server};
 
 pub fn run(mut server: Server) -> ! {
-    let mut framer = LineFramer::new();
-    let mut buf = [0u8; 512];
+    let mut transport = UartTransport::new();
     loop {
-        let n = console::read(&mut buf);
-        for &byte in &buf[..n] {
-            let reply = match framer.push(byte) {
-                Some(Frame::Line(line)) => server.handle_line(&line),
-                Some(Frame::TooLong { len }) => Some(Server::too_long_response(len)),
-                None => None,
-            };
-            if let Some(line) = reply {
-                console::write_line(&line);
-            }
+        let reply = match transport.wait() {
+            Frame::Line(line) => server.handle_line(&line),
+            Frame::TooLong { len } => Some(Server::too_long_response(len)),
+        };
+        if let Some(line) = reply {
+            transport.send(&line);
         }
     }
 }

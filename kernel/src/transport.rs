@@ -1,0 +1,53 @@
+//! UART0 as an MCP transport: received bytes are cut into frames by
+//! `mcp::LineFramer`; replies go out as whole lines through `console`.
+
+use crate::console;
+use mcp::{Frame, LineFramer};
+
+/// Bytes taken from the receive ring but not yet framed.
+const CHUNK: usize = 512;
+
+pub struct UartTransport {
+    framer: LineFramer,
+    chunk: [u8; CHUNK],
+    pos: usize,
+    len: usize,
+}
+
+impl UartTransport {
+    pub const fn new() -> Self {
+        Self { framer: LineFramer::new(), chunk: [0; CHUNK], pos: 0, len: 0 }
+    }
+
+    /// The next frame from the client, if its last byte has arrived.
+    pub fn poll(&mut self) -> Option<Frame> {
+        loop {
+            while self.pos < self.len {
+                let byte = self.chunk[self.pos];
+                self.pos += 1;
+                if let Some(frame) = self.framer.push(byte) {
+                    return Some(frame);
+                }
+            }
+            self.len = console::try_read(&mut self.chunk);
+            self.pos = 0;
+            if self.len == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// Blocks (in `wfi`) until a whole frame has arrived.
+    pub fn wait(&mut self) -> Frame {
+        loop {
+            if let Some(frame) = self.poll() {
+                return frame;
+            }
+            console::wait_for_input();
+        }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        console::write_line(line);
+    }
+}
