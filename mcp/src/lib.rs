@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 extern crate alloc;
 
+pub mod binary;
 pub mod framing;
 pub mod jsonrpc;
 pub mod logging;
