@@ -9,9 +9,8 @@
 
 use alloc::vec::Vec;
 
-/// Longest line, in bytes (without the terminating `\n` and an optional `\r`
-/// before it), that the framer will buffer and hand on.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Re-exported from [`crate::limits`], where every bound is documented.
+pub use crate::limits::MAX_LINE_BYTES;
 
 /// One unit of output from the framer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,7 +80,7 @@ fn fuzz_server() -> Server {
         description: "echo",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|args| ToolResult::Structured(Value::Object(args.clone()))),
+        handler: Box::new(|args, _| ToolResult::Structured(Value::Object(args.clone()))),
     });
     s.add_tool(Tool {
         name: "fail",
@@ -88,7 +88,7 @@ fn fuzz_server() -> Server {
         description: "fail",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|_| ToolResult::Error("failed".into())),
+        handler: Box::new(|_, _| ToolResult::Error("failed".into())),
     });
     s
 }

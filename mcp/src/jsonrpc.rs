@@ -5,17 +5,21 @@
 //! the other end of a wire, so every malformed input maps to a well-defined
 //! JSON-RPC error instead of a guess (or a panic).
 
+use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::{String, ToString};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use crate::json_out;
+use crate::limits::MAX_ID_BYTES;
 
 /// The only protocol version we speak (the `"jsonrpc"` member).
 pub const VERSION: &str = "2.0";
 
-/// Deepest `[`/`{` nesting accepted in an incoming document. Real MCP traffic
-/// is shallow; the limit keeps a hostile line from costing deep recursion.
-pub const MAX_DEPTH: usize = 32;
+/// Re-exported from [`crate::limits`], where every bound is documented.
+pub use crate::limits::MAX_DEPTH;
 
 /// Standard JSON-RPC 2.0 error codes.
 pub mod code {
@@ -24,6 +28,12 @@ pub mod code {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// Implementation-defined server error: the pending-request queue is full.
+    pub const SERVER_BUSY: i64 = -32000;
+    /// MCP: `resources/read` (or a subscription) named an unknown URI.
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
+    /// MCP 2026-07-28: the request's `_meta` protocol version is not served.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 }
 
 /// A JSON-RPC error object (`{"code", "message", "data"?}`).
@@ -73,8 +83,30 @@ impl RpcError {
     }
 }
 
+/// A validated request (`id` is `Some`) or notification, borrowing from the
+/// line it came from: parsing it allocates nothing unless the method name
+/// contains escapes. `params` stays raw JSON text; each method parses the
+/// members it needs.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    /// JSON text of the id: a string literal or an integer, never `null`.
+    pub id: Option<&'a RawValue>,
+    pub method: Cow<'a, str>,
+    pub params: Option<&'a RawValue>,
+}
+
+/// What a well-formed line turned out to be (borrowed form).
+#[derive(Debug, Clone)]
+pub enum Incoming<'a> {
+    Call(Envelope<'a>),
+    /// A response from the peer (`result`/`error`, no `method`). We never send
+    /// requests, so there is nothing to match it against; it is ignored.
+    Response,
+}
+
 /// A request (`id` is `Some`) or notification (`id` is `None`) whose envelope
-/// has been validated. `params` is untouched: its shape is the method's business.
+/// has been validated, in owned form. `params` is untouched: its shape is the
+/// method's business.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     /// Always a string or an integer when present.
@@ -89,12 +121,11 @@ impl Call {
     }
 }
 
-/// What a well-formed incoming line turned out to be.
+/// What a well-formed incoming line turned out to be (owned form).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     Call(Call),
-    /// A response from the peer (`result`/`error`, no `method`). We never send
-    /// requests, so there is nothing to match it against; it is ignored.
+    /// See [`Incoming::Response`].
     Response,
 }
 
@@ -115,65 +146,148 @@ impl Rejection {
     }
 }
 
-/// Parses and validates one line (without its newline).
-pub fn parse(line: &[u8]) -> Result<Message, Rejection> {
+/// A member that was present, as raw JSON text. Unlike `Option<&RawValue>`,
+/// an explicit `null` is `Some("null")`, which is how `"id": null` is told
+/// apart from a missing id.
+#[derive(Default)]
+pub(crate) struct Member<'a>(pub(crate) Option<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Member<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(d).map(|raw| Member(Some(raw)))
+    }
+}
+
+/// The JSON-RPC members we look at; any others are skipped (still validated
+/// as JSON by the parser).
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Member<'a>,
+    #[serde(borrow, default)]
+    id: Member<'a>,
+    #[serde(borrow, default)]
+    method: Member<'a>,
+    #[serde(borrow, default)]
+    params: Member<'a>,
+    #[serde(borrow, default)]
+    result: Member<'a>,
+    #[serde(borrow, default)]
+    error: Member<'a>,
+}
+
+/// Parses and validates one line (without its newline), borrowing from it.
+pub fn parse_borrowed(line: &[u8]) -> Result<Incoming<'_>, Rejection> {
     let text = core::str::from_utf8(line)
         .map_err(|_| Rejection::anonymous(RpcError::parse_error("invalid UTF-8")))?;
     if nesting_exceeds(text.as_bytes(), MAX_DEPTH) {
         let detail = format!("nested deeper than {MAX_DEPTH} levels");
         return Err(Rejection::anonymous(RpcError::invalid_request(&detail)));
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|_| Rejection::anonymous(RpcError::parse_error("invalid JSON")))?;
-    let Value::Object(mut obj) = value else {
-        let detail = if value.is_array() {
+    // A derived struct would also accept an array (positionally), so the
+    // shape is checked by its first byte before parsing.
+    let first = text
+        .bytes()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    if first != Some(b'{') {
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+            return Err(Rejection::anonymous(RpcError::parse_error("invalid JSON")));
+        }
+        let detail = if first == Some(b'[') {
             "batches are not supported"
         } else {
             "expected a JSON object"
         };
         return Err(Rejection::anonymous(RpcError::invalid_request(detail)));
-    };
+    }
+    let raw: RawEnvelope<'_> = serde_json::from_str(text).map_err(|e| {
+        Rejection::anonymous(match e.classify() {
+            serde_json::error::Category::Data => {
+                RpcError::invalid_request("a JSON-RPC member appears twice")
+            }
+            _ => RpcError::parse_error("invalid JSON"),
+        })
+    })?;
 
-    if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error")) {
-        return Ok(Message::Response);
+    if raw.method.0.is_none() && (raw.result.0.is_some() || raw.error.0.is_some()) {
+        return Ok(Incoming::Response);
     }
 
-    let id = obj.remove("id");
-    let id_ok = id.as_ref().is_none_or(is_valid_id);
-    let reply_id = match &id {
-        Some(v) if id_ok => v.clone(),
-        _ => Value::Null,
-    };
+    let id = raw.id.0;
+    let id_ok = id.is_none_or(|r| is_valid_id(r.get()));
     let reject = |detail: &str| Rejection {
-        id: reply_id.clone(),
+        id: match id {
+            Some(r) if id_ok => serde_json::from_str(r.get()).unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
         error: RpcError::invalid_request(detail),
     };
 
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some(VERSION) {
+    let version_ok = match raw.jsonrpc.0 {
+        Some(r) => {
+            r.get() == "\"2.0\""
+                || serde_json::from_str::<String>(r.get()).is_ok_and(|v| v == VERSION)
+        }
+        None => false,
+    };
+    if !version_ok {
         return Err(reject("\"jsonrpc\" must be \"2.0\""));
     }
-    let method = match obj.remove("method") {
-        Some(Value::String(m)) => m,
-        Some(_) => return Err(reject("\"method\" must be a string")),
+    let method = match raw.method.0 {
+        Some(r) => match str_of(r) {
+            Some(m) => m,
+            None => return Err(reject("\"method\" must be a string")),
+        },
         None => return Err(reject("missing \"method\"")),
     };
     if !id_ok {
         return Err(reject("\"id\" must be a string or an integer"));
     }
-    Ok(Message::Call(Call {
+    if id.is_some_and(|r| r.get().len() > MAX_ID_BYTES) {
+        return Err(Rejection::anonymous(RpcError::invalid_request(&format!(
+            "\"id\" longer than {MAX_ID_BYTES} bytes"
+        ))));
+    }
+    Ok(Incoming::Call(Envelope {
         id,
         method,
-        params: obj.remove("params"),
+        params: raw.params.0,
     }))
 }
 
-/// MCP narrows JSON-RPC ids to strings and integers (no null, no fractions).
-fn is_valid_id(id: &Value) -> bool {
-    match id {
-        Value::String(_) => true,
-        Value::Number(n) => n.is_i64() || n.is_u64(),
-        _ => false,
+/// Parses and validates one line into owned form (see [`parse_borrowed`]).
+pub fn parse(line: &[u8]) -> Result<Message, Rejection> {
+    Ok(match parse_borrowed(line)? {
+        Incoming::Response => Message::Response,
+        Incoming::Call(env) => Message::Call(Call {
+            id: env
+                .id
+                .map(|r| serde_json::from_str(r.get()).unwrap_or(Value::Null)),
+            method: env.method.into_owned(),
+            params: env
+                .params
+                .map(|r| serde_json::from_str(r.get()).unwrap_or(Value::Null)),
+        }),
+    })
+}
+
+/// The string a raw JSON value holds, borrowed when it has no escapes;
+/// `None` when the value is not a string.
+pub fn str_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return None;
     }
+    match serde_json::from_str::<&str>(text) {
+        Ok(s) => Some(Cow::Borrowed(s)),
+        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+    }
+}
+
+/// MCP narrows JSON-RPC ids to strings and integers (no null, no fractions).
+/// `text` is the id's JSON text, already known to be valid JSON.
+fn is_valid_id(text: &str) -> bool {
+    text.starts_with('"') || text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
 }
 
 /// True when `bytes` nest arrays/objects deeper than `max`. A linear scan run
@@ -181,6 +295,12 @@ fn is_valid_id(id: &Value) -> bool {
 /// does. Brackets inside strings (including after escaped quotes) don't count.
 /// Garbage in gives an arbitrary answer, which is fine: the parser rejects it.
 pub fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
+    // Fast path: with no more opening brackets than `max` in all, no
+    // nesting can exceed it (typical requests have three or four). This
+    // count vectorizes; the precise scan below does not.
+    if bytes.iter().filter(|&&b| b == b'[' || b == b'{').count() <= max {
+        return false;
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -208,6 +328,70 @@ pub fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
         }
     }
     false
+}
+
+/// A request id in comparable form: `1` and `"1"` differ, `"\u0041"` and
+/// `"A"` are the same. Used to match `notifications/cancelled` and to spot a
+/// duplicate of a request still in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestId {
+    Int(i128),
+    Str(String),
+}
+
+impl RequestId {
+    /// From an id's JSON text; `None` unless it is a string or an integer.
+    pub fn from_raw(text: &str) -> Option<RequestId> {
+        if text.starts_with('"') {
+            serde_json::from_str::<String>(text)
+                .ok()
+                .map(RequestId::Str)
+        } else if let Ok(n) = text.parse::<i64>() {
+            Some(RequestId::Int(n.into()))
+        } else {
+            text.parse::<u64>().ok().map(|n| RequestId::Int(n.into()))
+        }
+    }
+
+    /// Appends the id as JSON.
+    pub fn write(&self, out: &mut String) {
+        match self {
+            RequestId::Int(n) => {
+                let _ = core::fmt::Write::write_fmt(out, format_args!("{n}"));
+            }
+            RequestId::Str(s) => json_out::write_str(out, s),
+        }
+    }
+}
+
+/// Appends `{"jsonrpc":"2.0","id":<id>,"result":` — the caller writes the
+/// result object and then [`end_response`].
+pub fn begin_result(out: &mut String, id: &str) {
+    out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+    out.push_str(id);
+    out.push_str(",\"result\":");
+}
+
+/// Closes what [`begin_result`] opened.
+pub fn end_response(out: &mut String) {
+    out.push('}');
+}
+
+/// An error response line addressed to the id whose JSON text is `id`.
+pub fn error_raw(id: &str, err: &RpcError) -> String {
+    let mut out = String::with_capacity(96 + err.message.len());
+    out.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+    out.push_str(id);
+    out.push_str(",\"error\":{\"code\":");
+    let _ = core::fmt::Write::write_fmt(&mut out, format_args!("{}", err.code));
+    out.push_str(",\"message\":");
+    json_out::write_str(&mut out, &err.message);
+    if let Some(data) = &err.data {
+        out.push_str(",\"data\":");
+        json_out::write_value(&mut out, data);
+    }
+    out.push_str("}}");
+    out
 }
 
 #[derive(Serialize)]

@@ -9,14 +9,18 @@
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
-use alloc::vec::Vec;
 use core::fmt;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::catalog::{Catalog, Keyed};
+use crate::context::{Context, NoContext};
+use crate::json_out;
+
 /// The signature of a tool implementation: it receives the call's
-/// `arguments` object (empty when the client sent none).
-pub type Handler = Box<dyn FnMut(&Map<String, Value>) -> ToolResult + Send>;
+/// `arguments` object (empty when the client sent none; already checked
+/// against `input_schema`) and the running request's [`Context`].
+pub type Handler = Box<dyn FnMut(&Map<String, Value>, &mut dyn Context) -> ToolResult + Send>;
 
 /// One callable tool.
 pub struct Tool {
@@ -45,9 +49,16 @@ impl Tool {
         }
     }
 
-    /// Runs the handler and shapes its outcome as a `CallToolResult`.
+    /// Runs the handler outside any request and shapes its outcome as a
+    /// `CallToolResult`.
     pub fn call(&mut self, arguments: &Map<String, Value>) -> Value {
-        (self.handler)(arguments).into_call_result()
+        (self.handler)(arguments, &mut NoContext).into_call_result()
+    }
+}
+
+impl Keyed for Tool {
+    fn key(&self) -> &str {
+        self.name
     }
 }
 
@@ -104,46 +115,40 @@ impl ToolResult {
     }
 }
 
+impl ToolResult {
+    /// Appends this outcome as a `CallToolResult` object without building a
+    /// `Value` tree (the `tools/call` hot path). `extra` is written verbatim
+    /// before the closing brace (e.g. `,"resultType":"complete"`).
+    pub fn write_call_result(&self, out: &mut String, extra: &str) {
+        out.push_str("{\"content\":[{\"type\":\"text\",\"text\":");
+        match self {
+            ToolResult::Structured(v) => {
+                let text = json_out::to_string(v);
+                json_out::write_str(out, &text);
+                out.push_str("}],\"structuredContent\":");
+                out.push_str(&text);
+                out.push_str(",\"isError\":false");
+            }
+            ToolResult::Text(t) => {
+                json_out::write_str(out, t);
+                out.push_str("}],\"isError\":false");
+            }
+            ToolResult::Error(t) => {
+                json_out::write_str(out, t);
+                out.push_str("}],\"isError\":true");
+            }
+        }
+        out.push_str(extra);
+        out.push('}');
+    }
+}
+
 fn text_block(text: String) -> Value {
     json!({ "type": "text", "text": text })
 }
 
-/// Tools in registration order (the order `tools/list` reports).
-#[derive(Debug, Default)]
-pub struct Registry {
-    tools: Vec<Tool>,
-}
-
-impl Registry {
-    pub const fn new() -> Self {
-        Registry { tools: Vec::new() }
-    }
-
-    /// Adds a tool. A tool with the same name is replaced in place, so names
-    /// stay unique and the listing order stays stable.
-    pub fn add(&mut self, tool: Tool) {
-        match self.tools.iter_mut().find(|t| t.name == tool.name) {
-            Some(slot) => *slot = tool,
-            None => self.tools.push(tool),
-        }
-    }
-
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Tool> {
-        self.tools.iter_mut().find(|t| t.name == name)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Tool> {
-        self.tools.iter()
-    }
-
-    pub fn len(&self) -> usize {
-        self.tools.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
-    }
-}
+/// Tools in registration order, indexed by name.
+pub type Registry = Catalog<Tool>;
 
 #[cfg(test)]
 mod tests {
@@ -156,7 +161,7 @@ mod tests {
             description: "d",
             input_schema: json!({"type":"object"}),
             output_schema: None,
-            handler: Box::new(move |_| ToolResult::Text(reply.to_string())),
+            handler: Box::new(move |_, _| ToolResult::Text(reply.to_string())),
         }
     }
 
@@ -171,6 +176,20 @@ mod tests {
                 "isError":false
             })
         );
+    }
+
+    #[test]
+    fn written_results_equal_the_value_form() {
+        for r in [
+            ToolResult::Structured(json!({"b":[1,2],"a":"x\n"})),
+            ToolResult::Text("hi \"there\"".into()),
+            ToolResult::Error("no".into()),
+        ] {
+            let mut out = String::new();
+            r.write_call_result(&mut out, "");
+            let back: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, r.into_call_result());
+        }
     }
 
     #[test]
@@ -201,12 +220,12 @@ mod tests {
 
     #[test]
     fn duplicate_names_replace_in_place() {
-        let mut r = Registry::new();
+        let mut r = Registry::default();
         r.add(tool("a", "1"));
         r.add(tool("b", "2"));
         r.add(tool("a", "3"));
         assert_eq!(r.len(), 2);
-        let names: Vec<_> = r.iter().map(|t| t.name).collect();
+        let names: Vec<_> = r.items().iter().map(|t| t.name).collect();
         assert_eq!(names, ["a", "b"]);
         let out = r.get_mut("a").unwrap().call(&Map::new());
         assert_eq!(out["content"][0]["text"], "3");

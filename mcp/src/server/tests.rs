@@ -23,7 +23,7 @@ fn server() -> Server {
         description: "Returns its arguments as structured content.",
         input_schema: json!({"type":"object"}),
         output_schema: Some(json!({"type":"object"})),
-        handler: Box::new(|args| ToolResult::Structured(Value::Object(args.clone()))),
+        handler: Box::new(|args, _| ToolResult::Structured(Value::Object(args.clone()))),
     });
     s.add_tool(Tool {
         name: "hello",
@@ -31,7 +31,7 @@ fn server() -> Server {
         description: "Says hello.",
         input_schema: json!({"type":"object","properties":{}}),
         output_schema: None,
-        handler: Box::new(|_| ToolResult::Text("hello".to_string())),
+        handler: Box::new(|_, _| ToolResult::Text("hello".to_string())),
     });
     s.add_tool(Tool {
         name: "fail",
@@ -39,11 +39,18 @@ fn server() -> Server {
         description: "Always fails.",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|args| match args.get("why").and_then(Value::as_str) {
+        handler: Box::new(|args, _| match args.get("why").and_then(Value::as_str) {
             Some(why) => ToolResult::Error(why.to_string()),
             None => ToolResult::Error("no reason".to_string()),
         }),
     });
+    s
+}
+
+/// A server whose handshake-era session is initialized.
+fn ready() -> Server {
+    let mut s = server();
+    result(&mut s, INIT);
     s
 }
 
@@ -100,7 +107,13 @@ fn initialize_result_shape() {
         r,
         json!({
             "protocolVersion": "2025-06-18",
-            "capabilities": {"logging": {}, "tools": {"listChanged": false}},
+            "capabilities": {
+                "tools": {"listChanged": false},
+                "resources": {"subscribe": true, "listChanged": false},
+                "prompts": {"listChanged": false},
+                "logging": {},
+                "completions": {}
+            },
             "serverInfo": {"name": "kingly-os", "title": "Kingly OS", "version": "0.1.0"},
             "instructions": "Call tools to drive the Pi."
         })
@@ -299,11 +312,11 @@ fn unknown_method() {
     let mut s = server();
     let v = send(
         &mut s,
-        r#"{"jsonrpc":"2.0","id":3,"method":"resources/list"}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"resources/lists"}"#,
     );
     assert_eq!(v["id"], 3);
     assert_eq!(v["error"]["code"], code::METHOD_NOT_FOUND);
-    assert_eq!(v["error"]["message"], "Method not found: resources/list");
+    assert_eq!(v["error"]["message"], "Method not found: resources/lists");
     // Notification method names sent as requests are not methods either.
     assert_eq!(
         error_code(
@@ -405,7 +418,7 @@ fn envelope_errors() {
 
 #[test]
 fn depth_limit() {
-    let mut s = server();
+    let mut s = ready();
     let nest = |n: usize| alloc::format!("{}{}", "[".repeat(n), "]".repeat(n));
     // 31 nested arrays inside the params object: 33 levels in all, rejected.
     let deep = request(json!(1), "ping", json!({})).replace(
@@ -433,7 +446,7 @@ fn depth_limit() {
 
 #[test]
 fn tools_list_shape_and_order() {
-    let mut s = server();
+    let mut s = ready();
     let r = result(&mut s, r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
     assert_eq!(
         r,
@@ -455,6 +468,7 @@ fn tools_list_shape_and_order() {
 #[test]
 fn tools_list_without_tools() {
     let mut s = Server::new(INFO);
+    result(&mut s, INIT);
     assert_eq!(
         result(&mut s, &request(json!(1), "tools/list", json!({}))),
         json!({"tools": []})
@@ -463,7 +477,7 @@ fn tools_list_without_tools() {
 
 #[test]
 fn tools_list_cursor_and_params_errors() {
-    let mut s = server();
+    let mut s = ready();
     for params in [
         json!({"cursor":"abc"}),
         json!({"cursor":""}),
@@ -480,17 +494,35 @@ fn tools_list_cursor_and_params_errors() {
 }
 
 #[test]
-fn served_before_initialize() {
+fn refused_before_initialize_except_ping() {
     let mut s = server();
-    assert!(
-        result(&mut s, r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)["tools"].is_array()
+    for line in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_string(),
+        call("hello", json!({})),
+        request(json!(2), "resources/list", json!({})),
+        request(json!(3), "logging/setLevel", json!({"level":"debug"})),
+    ] {
+        let v = send(&mut s, &line);
+        assert_eq!(v["error"]["code"], code::INVALID_REQUEST, "{line}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not initialized"));
+    }
+    assert_eq!(
+        result(&mut s, r#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#),
+        json!({})
     );
-    assert_eq!(result(&mut s, &call("hello", json!({})))["isError"], false);
+    // Unknown methods are still -32601 at once.
+    assert_eq!(
+        error_code(&mut s, &request(json!(5), "no/such", json!({}))),
+        code::METHOD_NOT_FOUND
+    );
 }
 
 #[test]
 fn tools_call_structured() {
-    let mut s = server();
+    let mut s = ready();
     let r = result(&mut s, &call("echo", json!({"pin": 17, "on": true})));
     assert_eq!(
         r,
@@ -504,7 +536,7 @@ fn tools_call_structured() {
 
 #[test]
 fn tools_call_text_and_missing_arguments() {
-    let mut s = server();
+    let mut s = ready();
     let r = result(
         &mut s,
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hello"}}"#,
@@ -523,7 +555,7 @@ fn tools_call_text_and_missing_arguments() {
 
 #[test]
 fn tools_call_error_result_is_not_a_protocol_error() {
-    let mut s = server();
+    let mut s = ready();
     let r = result(
         &mut s,
         &call("fail", json!({"why":"pin 99 does not exist"})),
@@ -536,7 +568,7 @@ fn tools_call_error_result_is_not_a_protocol_error() {
 
 #[test]
 fn tools_call_param_errors() {
-    let mut s = server();
+    let mut s = ready();
     let v = send(&mut s, &call("nope", json!({})));
     assert_eq!(v["error"]["code"], code::INVALID_PARAMS);
     assert_eq!(v["error"]["message"], "Unknown tool: nope");
@@ -566,6 +598,7 @@ fn tools_call_param_errors() {
 #[test]
 fn handlers_keep_state() {
     let mut s = Server::new(INFO);
+    result(&mut s, INIT);
     let mut count = 0u32;
     s.add_tool(Tool {
         name: "count",
@@ -573,7 +606,7 @@ fn handlers_keep_state() {
         description: "Counts calls.",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(move |_| {
+        handler: Box::new(move |_, _| {
             count += 1;
             ToolResult::Structured(json!({ "count": count }))
         }),
@@ -635,7 +668,7 @@ fn framer_and_server_together() {
 
 #[test]
 fn set_level_changes_which_log_messages_are_wanted() {
-    let mut s = server();
+    let mut s = ready();
     assert!(s.wants_log(LogLevel::Info) && !s.wants_log(LogLevel::Debug));
     let r = send(
         &mut s,
@@ -648,7 +681,7 @@ fn set_level_changes_which_log_messages_are_wanted() {
 
 #[test]
 fn set_level_rejects_bad_levels() {
-    let mut s = server();
+    let mut s = ready();
     for params in [r#"{"level":"loud"}"#, r#"{"level":3}"#, r#"{}"#] {
         let line =
             format!(r#"{{"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{params}}}"#);

@@ -1,0 +1,137 @@
+//! `tools/list` and `tools/call`, the hot path: the call's `arguments` are
+//! the only part of the request turned into an owned tree, and the result is
+//! written straight into the response line.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde_json::{json, Map, Value};
+
+use super::inflight::{RequestContext, Running};
+use super::request::{optional_str, required_str, Era, Params, RequestMeta};
+use super::{Outcome, Server, Transport};
+use crate::jsonrpc::{self, code, RpcError};
+use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
+use crate::pagination::{self, ListKind};
+use crate::protocol::{LIST_CACHE_SCOPE, LIST_TTL_MS};
+use crate::registry::ToolResult;
+use crate::schema;
+
+impl Server {
+    pub(super) fn list_tools(
+        &self,
+        id: &str,
+        params: &Params<'_>,
+        meta: &RequestMeta<'_>,
+    ) -> Outcome {
+        let cursor = optional_str(&params.cursor, "cursor")?;
+        let page = pagination::page(ListKind::Tools, cursor.as_deref(), self.tools.len())?;
+        let tools: Vec<Value> = self.tools.items()[page.range]
+            .iter()
+            .map(|t| serde_json::to_value(t.descriptor()).unwrap_or(Value::Null))
+            .collect();
+        let mut result = super::object(json!({ "tools": tools }));
+        if let Some(next) = page.next_cursor {
+            result.insert("nextCursor".into(), Value::String(next));
+        }
+        Ok(Some(self.reply(
+            id,
+            meta,
+            Some((LIST_TTL_MS, LIST_CACHE_SCOPE)),
+            result,
+        )))
+    }
+
+    pub(super) fn call_tool(
+        &mut self,
+        id: &str,
+        params: &Params<'_>,
+        meta: &RequestMeta<'_>,
+        transport: &mut dyn Transport,
+    ) -> Outcome {
+        let name = required_str(&params.name, "name")?;
+        let Some(tool) = self.tools.get_mut(&name) else {
+            return Err(RpcError::new(
+                code::INVALID_PARAMS,
+                format!("Unknown tool: {name}"),
+            ));
+        };
+        let arguments = read_arguments(params.arguments.0)?;
+        let result = match schema::validate_arguments(&tool.input_schema, &arguments) {
+            Err(why) => ToolResult::Error(format!("Invalid arguments: {why}")),
+            Ok(()) => {
+                let session_level = self.state.log_level;
+                let mut ctx = RequestContext {
+                    state: &mut self.state,
+                    transport,
+                    running: Running::new(id),
+                    progress_token: meta.progress_token,
+                    last_progress: None,
+                    log_level: match meta.era {
+                        Era::Modern => meta.log_level,
+                        Era::Legacy => Some(session_level),
+                    },
+                };
+                let result = (tool.handler)(&arguments, &mut ctx);
+                if ctx.running.cancelled {
+                    return Ok(None);
+                }
+                result
+            }
+        };
+        let mut out = String::with_capacity(256);
+        jsonrpc::begin_result(&mut out, id);
+        let extra = if meta.era == Era::Modern {
+            ",\"resultType\":\"complete\""
+        } else {
+            ""
+        };
+        result.write_call_result(&mut out, extra);
+        jsonrpc::end_response(&mut out);
+        Ok(Some(out))
+    }
+}
+
+/// `arguments`: absent is an empty object; anything but an object, or an
+/// object over the size limits, is -32602.
+pub(super) fn read_arguments(
+    raw: Option<&serde_json::value::RawValue>,
+) -> Result<Map<String, Value>, RpcError> {
+    let Some(raw) = raw else {
+        return Ok(Map::new());
+    };
+    let text = raw.get();
+    if text == "{}" {
+        return Ok(Map::new());
+    }
+    if !text.starts_with('{') {
+        return Err(RpcError::invalid_params("\"arguments\" must be an object"));
+    }
+    if text.len() > MAX_ARGUMENTS_BYTES {
+        return Err(RpcError::invalid_params(&format!(
+            "\"arguments\" is larger than {MAX_ARGUMENTS_BYTES} bytes"
+        )));
+    }
+    let map: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|_| RpcError::invalid_params("\"arguments\" is not a valid object"))?;
+    if map
+        .iter()
+        .any(|(k, v)| k.len() > MAX_STRING_BYTES || has_long_string(v))
+    {
+        return Err(RpcError::invalid_params(&format!(
+            "a string in \"arguments\" is longer than {MAX_STRING_BYTES} bytes"
+        )));
+    }
+    Ok(map)
+}
+
+fn has_long_string(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.len() > MAX_STRING_BYTES,
+        Value::Array(items) => items.iter().any(has_long_string),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.len() > MAX_STRING_BYTES || has_long_string(v)),
+        _ => false,
+    }
+}
