@@ -44,9 +44,14 @@
 //! # Numbers
 //!
 //! Integers are kept exactly from `i64::MIN` to `u64::MAX`; JSON integers
-//! outside that range become `F64`, as they do in the JSON path. Canonically
-//! a non-negative integer is `U64` and a negative one `I64` (what parsing JSON
-//! produces); a non-finite `F64` has no JSON form and is written as `null`.
+//! outside that range become `F64`, as they do in the JSON path (so does
+//! `-0`, which serde_json reads as a float). Canonically a non-negative
+//! integer is `U64` and a negative one `I64` (what parsing JSON produces); a
+//! non-finite `F64` has no JSON form and is written as `null`. Floats are
+//! exact in the postcard form and written as the shortest text that reads
+//! back as the same `f64`; reading JSON text is as exact as serde_json's
+//! float parser, which rounds correctly only with its `float_roundtrip`
+//! feature (without it, rare long mantissas can land one ULP off).
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -286,8 +291,9 @@ pub fn handle_binary(server: &mut Server, request: &[u8]) -> Option<Vec<u8>> {
 impl Message {
     /// Parses one JSON-RPC line (without its newline) under
     /// [`Limits::DEFAULT`]. Members other than `jsonrpc`, `id`, `method`,
-    /// `params`, `result` and `error` are not carried; where a member is
-    /// repeated the last one counts, as in the JSON path.
+    /// `params`, `result` and `error` are not carried; any of those six
+    /// appearing twice is refused, as the JSON path refuses it. (Inside
+    /// `params`, `result` and `data`, repeated members are kept in order.)
     pub fn from_json_line(line: &[u8]) -> Result<Message, Error> {
         Message::from_json_line_with(line, Limits::DEFAULT)
     }
@@ -323,14 +329,17 @@ impl Message {
         let (mut version, mut id, mut method, mut params, mut result, mut error) =
             (None, None, None, None, None, None);
         for (key, value) in members {
-            match key.as_str() {
-                "jsonrpc" => version = Some(value),
-                "id" => id = Some(value),
-                "method" => method = Some(value),
-                "params" => params = Some(value),
-                "result" => result = Some(value),
-                "error" => error = Some(value),
-                _ => {}
+            let slot = match key.as_str() {
+                "jsonrpc" => &mut version,
+                "id" => &mut id,
+                "method" => &mut method,
+                "params" => &mut params,
+                "result" => &mut result,
+                "error" => &mut error,
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(Error::NotJsonRpc("a JSON-RPC member appears twice"));
             }
         }
         if !matches!(&version, Some(BinValue::Str(v)) if v == "2.0") {
@@ -1267,6 +1276,23 @@ mod tests {
             (
                 r#"{"jsonrpc":"2.0","id":1}"#,
                 Error::NotJsonRpc("expected \"method\", \"result\" or \"error\""),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"m"}"#,
+                Error::NotJsonRpc("a JSON-RPC member appears twice"),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","jsonrpc":"2.0","method":"m"}"#,
+                Error::NotJsonRpc("a JSON-RPC member appears twice"),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"result":1,"result":2}"#,
+                Error::NotJsonRpc("a JSON-RPC member appears twice"),
+            ),
+            // serde_json reads -0 as a float.
+            (
+                r#"{"jsonrpc":"2.0","id":-0,"method":"m"}"#,
+                Error::NotJsonRpc("\"id\" must be a string or an integer"),
             ),
         ];
         for (line, err) in cases {
