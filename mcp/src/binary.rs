@@ -1514,8 +1514,12 @@ mod tests {
             description: "Returns its arguments.",
             input_schema: json!({"type":"object"}),
             output_schema: None,
-            handler: Box::new(|args| ToolResult::Structured(json!({ "args": args }))),
+            handler: Box::new(|args, _context| ToolResult::Structured(json!({ "args": args }))),
         });
+        let initialize = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+        assert!(server.handle_line(initialize).is_some());
+        let initialized = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        assert!(server.handle_line(initialized).is_none());
         server
     }
 
