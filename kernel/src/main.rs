@@ -13,7 +13,8 @@
 //!
 //! Module map: `arch/` holds the assembly; [`exceptions`] turns every fault
 //! into an MCP `notifications/message` at level `emergency` ([`report`]) and
-//! a controlled halt; [`tools`] registers the OS's MCP tools.
+//! a controlled halt; [`services`] registers the OS's MCP tools, resources
+//! and prompts; [`klog`] is the kernel log they expose.
 #![no_std]
 #![no_main]
 
@@ -27,13 +28,14 @@ mod exceptions;
 mod heap;
 mod irq;
 mod klog;
+mod metrics;
 mod memtest;
 mod mmu;
 mod panic;
 mod report;
 mod server;
 mod smp;
-mod tools;
+mod services;
 mod transport;
 
 core::arch::global_asm!(include_str!("arch/boot.s"));
@@ -60,12 +62,12 @@ pub extern "C" fn kernel_main() -> ! {
     if let Some(selftest) = cmdline.selftest {
         cpu::run_selftest(selftest);
     }
-    server::run(tools::registry())
+    server::run(services::registry())
 }
 
 /// What the boot found, for `kingly://log`.
 fn log_boot(facts: &board::Facts) {
-    klog!(Info, "Kingly OS {} booted at EL{}", tools::KERNEL_VERSION, cpu::exception_level());
+    klog!(Info, "Kingly OS {} booted at EL{}", services::KERNEL_VERSION, cpu::exception_level());
     match facts.board_revision {
         Some(rev) => klog!(Info, "board revision {rev:#x}, {} MiB RAM", facts.ram_bytes >> 20),
         None => klog!(Warning, "the firmware did not report a board revision"),

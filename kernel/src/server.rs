@@ -1,17 +1,48 @@
-//! The MCP loop on core 0: UART0 frames → the `mcp` server → UART0.
+//! The MCP loop on core 0: UART0 frames → the `mcp` server → UART0, and
+//! what the kernel itself has to say in between (new log records, changed
+//! resources).
 
+use crate::services::resources::{LOG_URI, METRICS_URI};
 use crate::transport::UartTransport;
-use mcp::{Frame, Server};
+use crate::{klog, metrics};
+use mcp::Server;
+use rpi4::generic_timer;
+use serde_json::json;
+
+/// `kingly://metrics` changes with every request; subscribers hear about it
+/// at most this often (checked after each frame: the loop has no timer yet).
+const METRICS_UPDATE_INTERVAL_MS: u64 = 1000;
 
 pub fn run(mut server: Server) -> ! {
     let mut transport = UartTransport::new();
+    // Boot records are in kingly://log; only what happens from now on is
+    // pushed as notifications/message.
+    let mut forwarded = klog::last_seq();
+    let freq = generic_timer::frequency_hz();
+    let mut metrics_notified_at = 0;
+    let mut metrics_changed = false;
     loop {
-        let reply = match transport.wait() {
-            Frame::Line(line) => server.handle_line(&line),
-            Frame::TooLong { len } => Some(Server::too_long_response(len)),
-        };
-        if let Some(line) = reply {
-            transport.send(&line);
+        let frame = transport.wait();
+        server.handle_frame(frame, &mut transport);
+        metrics_changed |= metrics::publish(server.metrics());
+        while server.serve_queued(&mut transport) {
+            metrics_changed |= metrics::publish(server.metrics());
+        }
+
+        let new = klog::after(forwarded);
+        if let Some(last) = new.back() {
+            forwarded = last.seq;
+            for record in &new {
+                let data = json!({"message": record.message, "uptime_ms": record.uptime_ms, "seq": record.seq});
+                server.log(record.level, "kernel", data, &mut transport);
+            }
+            server.resource_updated(LOG_URI, &mut transport);
+        }
+        let now_ms = generic_timer::ticks_to_ms(generic_timer::ticks(), freq);
+        if metrics_changed && now_ms.saturating_sub(metrics_notified_at) >= METRICS_UPDATE_INTERVAL_MS {
+            metrics_notified_at = now_ms;
+            metrics_changed = false;
+            server.resource_updated(METRICS_URI, &mut transport);
         }
     }
 }

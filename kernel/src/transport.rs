@@ -47,7 +47,14 @@ impl UartTransport {
         }
     }
 
-    pub fn send(&mut self, line: &str) {
+}
+
+impl mcp::Transport for UartTransport {
+    fn poll_frame(&mut self) -> Option<Frame> {
+        self.poll()
+    }
+
+    fn send_line(&mut self, line: &str) {
         console::write_line(line);
     }
 }

@@ -1,28 +1,21 @@
 //! The OS's MCP tools. Every value a tool reports is read from the hardware
-//! at the time of the call or at boot; none is hard-coded.
+//! at the time of the call or at boot; none is hard-coded. Arguments arrive
+//! already checked against each tool's `inputSchema` by the `mcp` server.
 
-use crate::{board, console, cpu, heap, smp};
+use super::{bench, KERNEL_VERSION};
+use crate::memtest::{self, MemTestError};
+use crate::{board, console, cpu, heap, klog, smp};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
-use mcp::{Server, ServerInfo, Tool, ToolResult};
+use alloc::vec;
+use alloc::vec::Vec;
+use mcp::{Context, LogLevel, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 
-pub const KERNEL_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-pub fn registry() -> Server {
-    let mut server = Server::new(ServerInfo {
-        name: "kingly-os",
-        title: "Kingly OS",
-        version: KERNEL_VERSION,
-        instructions: Some(
-            "Kingly OS is a bare-metal OS on a Raspberry Pi 4 (or QEMU raspi4b). Every OS service is an MCP tool; \
-             call sys_info for the board, memory, cores and temperature.",
-        ),
-    });
-    server.add_tool(sys_info());
-    server
+pub fn all() -> Vec<Tool> {
+    vec![sys_info(), mem_test(), bench_mcp_dispatch()]
 }
 
 fn region_schema() -> Value {
@@ -80,11 +73,117 @@ fn sys_info() -> Tool {
                 "heap", "kernel_version"
             ]
         })),
-        handler: Box::new(|args: &Map<String, Value>| {
-            if let Some(key) = args.keys().next() {
-                return ToolResult::Error(format!("sys_info takes no arguments (got \"{key}\")"));
+        handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| ToolResult::Structured(sys_info_now())),
+    }
+}
+
+const MIB: u64 = 1 << 20;
+const MEM_TEST_DEFAULT_BYTES: u64 = 16 * MIB;
+const MEM_TEST_MAX_BYTES: u64 = 256 * MIB;
+const MEM_TEST_MAX_PASSES: u64 = 16;
+
+fn mem_test() -> Tool {
+    Tool {
+        name: "mem_test",
+        title: "RAM test",
+        description: "Allocates a buffer from the kernel heap and tests it: each pass writes an address-derived \
+                      pattern and its inverse and reads both back. Reports progress per MiB (send a progressToken) \
+                      and can be cancelled.",
+        input_schema: json!({
+            "type": "object",
+            "properties": {
+                "bytes": {"type": "integer", "minimum": MIB, "maximum": MEM_TEST_MAX_BYTES,
+                          "description": "buffer size in bytes (default 16 MiB)"},
+                "passes": {"type": "integer", "minimum": 1, "maximum": MEM_TEST_MAX_PASSES,
+                           "description": "number of passes (default 1)"}
+            },
+            "additionalProperties": false
+        }),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "bytes": {"type": "integer"},
+                "passes_done": {"type": "integer"},
+                "errors": {"type": "integer"},
+                "first_error_address": {"type": ["string", "null"]},
+                "ms": {"type": "integer"}
+            },
+            "required": ["bytes", "passes_done", "errors", "first_error_address", "ms"]
+        })),
+        handler: Box::new(|args: &Map<String, Value>, ctx: &mut dyn Context| {
+            let bytes = args.get("bytes").and_then(Value::as_u64).unwrap_or(MEM_TEST_DEFAULT_BYTES);
+            let passes = args.get("passes").and_then(Value::as_u64).unwrap_or(1) as u32;
+            let freq = generic_timer::frequency_hz();
+            let start = generic_timer::ticks();
+            let result = memtest::run(bytes as usize, passes, |done, total| {
+                ctx.progress(done as f64, Some(total as f64), None);
+                !ctx.cancelled()
+            });
+            let ms = generic_timer::ticks_to_ms(generic_timer::ticks() - start, freq);
+            match result {
+                Ok(o) => {
+                    if o.errors > 0 {
+                        klog!(Error, "mem_test: {} bad words in {} bytes, first at {:#x}", o.errors, o.bytes, o.first_error.unwrap_or(0));
+                    }
+                    ToolResult::Structured(json!({
+                        "bytes": o.bytes,
+                        "passes_done": o.passes_done,
+                        "errors": o.errors,
+                        "first_error_address": o.first_error.map(|a| format!("{a:#x}")),
+                        "ms": ms,
+                    }))
+                }
+                Err(MemTestError::OutOfMemory) => {
+                    let (_, free) = heap::usage();
+                    ToolResult::Error(format!("the heap cannot provide {bytes} bytes ({free} bytes free)"))
+                }
+                Err(MemTestError::Stopped(o)) => {
+                    ctx.log(LogLevel::Notice, "mem_test", json!({"stopped_after_passes": o.passes_done}));
+                    ToolResult::Error(format!("stopped after {} of {passes} passes", o.passes_done))
+                }
             }
-            ToolResult::Structured(sys_info_now())
+        }),
+    }
+}
+
+fn bench_mcp_dispatch() -> Tool {
+    Tool {
+        name: "bench_mcp_dispatch",
+        title: "Measure MCP dispatch",
+        description: "Runs a trivial tools/call through a private instance of the MCP server (parse, dispatch, \
+                      serialize; no UART) `iterations` times and reports generic-timer ticks. Under \
+                      qemu -icount shift=0, ns_per_iteration equals guest instructions per dispatch.",
+        input_schema: json!({
+            "type": "object",
+            "properties": {
+                "iterations": {"type": "integer", "minimum": 1, "maximum": 100000},
+                "encoding": {"enum": ["json", "postcard"]}
+            },
+            "additionalProperties": false
+        }),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "what": {"type": "string"},
+                "iterations": {"type": "integer"},
+                "ticks": {"type": "integer"},
+                "cntfrq_hz": {"type": "integer"},
+                "ns_per_iteration": {"type": "number"},
+                "note": {"type": "string"}
+            },
+            "required": ["what", "iterations", "ticks", "cntfrq_hz", "ns_per_iteration"]
+        })),
+        handler: Box::new(|args: &Map<String, Value>, _: &mut dyn Context| {
+            let iterations = args.get("iterations").and_then(Value::as_u64).unwrap_or(1000) as u32;
+            let encoding = args.get("encoding").and_then(Value::as_str).unwrap_or("json");
+            let measured = match encoding {
+                "postcard" => bench::postcard_dispatch(iterations).map(|m| m.to_json("postcard tools/call dispatch")),
+                _ => bench::json_dispatch(iterations).map(|m| m.to_json("JSON tools/call dispatch")),
+            };
+            match measured {
+                Ok(v) => ToolResult::Structured(v),
+                Err(e) => ToolResult::Error(e),
+            }
         }),
     }
 }
@@ -93,7 +192,8 @@ fn hex(v: Option<impl core::fmt::LowerHex>) -> Value {
     v.map_or(Value::Null, |v| Value::String(format!("{v:#x}")))
 }
 
-fn sys_info_now() -> Value {
+/// What `sys_info` and `kingly://board` report.
+pub fn sys_info_now() -> Value {
     let f = board::facts();
     let freq = generic_timer::frequency_hz();
     let (heap_used, heap_free) = heap::usage();

@@ -1,0 +1,35 @@
+//! `kingly://metrics`: the MCP server's counters (a snapshot the MCP loop
+//! publishes after every frame, since resource readers run inside the
+//! server and cannot borrow it) plus what only the kernel sees.
+
+use crate::services::resources::uart_bytes;
+use crate::klog;
+use mcp::metrics::Metrics;
+use rpi4::generic_timer;
+use serde_json::{json, Value};
+use spin::Mutex;
+
+static SNAPSHOT: Mutex<Option<Metrics>> = Mutex::new(None);
+
+/// Stores the server's counters; returns whether they changed.
+pub fn publish(server: &Metrics) -> bool {
+    let mut snapshot = SNAPSHOT.lock();
+    let changed = snapshot.as_ref() != Some(server);
+    if changed {
+        *snapshot = Some(server.clone());
+    }
+    changed
+}
+
+pub fn to_json() -> Value {
+    let server = SNAPSHOT.lock().as_ref().map_or(Value::Null, Metrics::to_json);
+    let (bytes_in, bytes_out, rx_lost) = uart_bytes();
+    let (log_records, log_dropped) = klog::counts();
+    let freq = generic_timer::frequency_hz();
+    json!({
+        "mcp": server,
+        "uart0": {"bytes_in": bytes_in, "bytes_out": bytes_out, "rx_bytes_lost": rx_lost},
+        "log": {"records": log_records, "dropped": log_dropped},
+        "uptime_ms": generic_timer::ticks_to_ms(generic_timer::ticks(), freq),
+    })
+}

@@ -1,0 +1,86 @@
+//! The kernel's MCP resources.
+//!
+//! - `kingly://log` — the kernel log ring as text (subscribable: updated when
+//!   records are added).
+//! - `kingly://log/{level}` — the same, at a minimum severity.
+//! - `kingly://board` — what `sys_info` reports, as JSON.
+//! - `kingly://metrics` — counters: requests, errors by code, bytes in/out,
+//!   uptime (subscribable: updated at most once a second while they change).
+
+use super::tools::sys_info_now;
+use crate::{console, klog, metrics};
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use mcp::resources::{Contents, Resource, ResourceTemplate};
+use mcp::LogLevel;
+use serde_json::{Map, Value};
+
+pub const LOG_URI: &str = "kingly://log";
+pub const BOARD_URI: &str = "kingly://board";
+pub const METRICS_URI: &str = "kingly://metrics";
+
+pub fn all() -> Vec<Resource> {
+    vec![
+        Resource {
+            uri: LOG_URI.to_string(),
+            name: "log".to_string(),
+            title: "Kernel log",
+            description: "The kernel log ring, oldest first: [seconds.millis] level message.",
+            mime_type: "text/plain",
+            subscribable: true,
+            read: Box::new(|| Ok(Contents::Text(klog::render(LogLevel::Debug)))),
+        },
+        Resource {
+            uri: BOARD_URI.to_string(),
+            name: "board".to_string(),
+            title: "Board facts",
+            description: "Board revision, memory, cores, clocks, temperature, heap: what sys_info reports.",
+            mime_type: "application/json",
+            subscribable: false,
+            read: Box::new(|| Ok(Contents::Text(sys_info_now().to_string()))),
+        },
+        Resource {
+            uri: METRICS_URI.to_string(),
+            name: "metrics".to_string(),
+            title: "MCP and UART counters",
+            description: "Requests served, notifications, errors by JSON-RPC code, bytes in/out on UART0, \
+                          receive bytes lost, kernel log records, uptime.",
+            mime_type: "application/json",
+            subscribable: true,
+            read: Box::new(|| Ok(Contents::Text(metrics::to_json().to_string()))),
+        },
+    ]
+}
+
+/// `kingly://log/{level}`: the log at `level` and above.
+pub fn log_by_level() -> ResourceTemplate {
+    ResourceTemplate {
+        uri_template: "kingly://log/{level}",
+        name: "log-by-level",
+        title: "Kernel log at a minimum level",
+        description: "The kernel log, only records at this MCP log level or more severe \
+                      (debug, info, notice, warning, error, critical, alert, emergency).",
+        mime_type: "text/plain",
+        read: Box::new(|_uri: &str, vars: &Map<String, Value>| {
+            let name = vars.get("level").and_then(Value::as_str).unwrap_or_default();
+            Ok(LogLevel::parse(name).map(|level| Contents::Text(klog::render(level))))
+        }),
+        complete: Some(Box::new(|var: &str, prefix: &str| complete_level(var, prefix))),
+    }
+}
+
+fn complete_level(var: &str, prefix: &str) -> Vec<String> {
+    if var != "level" {
+        return Vec::new();
+    }
+    LogLevel::ALL.iter().map(|l| l.as_str()).filter(|n| n.starts_with(prefix)).map(String::from).collect()
+}
+
+/// Bytes moved on UART0, for the metrics (re-exported so `metrics` reads
+/// one place).
+pub fn uart_bytes() -> (u64, u64, u64) {
+    use core::sync::atomic::Ordering::Relaxed;
+    (console::BYTES_IN.load(Relaxed), console::BYTES_OUT.load(Relaxed), console::RX_DROPPED.load(Relaxed))
+}
