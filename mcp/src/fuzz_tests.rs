@@ -2,7 +2,10 @@
 //! spliced messages must never panic, and every reply must be a well-formed
 //! JSON-RPC response line.
 
-use crate::{Frame, LineFramer, Server, ServerInfo, Tool, ToolResult};
+use crate::{
+    Contents, Frame, LineFramer, LogLevel, Prompt, PromptArgument, PromptResult, Resource,
+    ResourceTemplate, Server, ServerInfo, Tool, ToolResult, Transport,
+};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use serde_json::{json, Value};
@@ -33,6 +36,16 @@ const SEEDS: &[&str] = &[
     r#"{"jsonrpc":"2.0","id":6,"result":{"ok":true}}"#,
     r#"[{"jsonrpc":"2.0","id":7,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#,
     r#"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"#,
+    r#"{"jsonrpc":"2.0","id":8,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+    r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"slow","arguments":{"n":3},"_meta":{"progressToken":"t","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}}}"#,
+    r#"{"jsonrpc":"2.0","id":10,"method":"resources/read","params":{"uri":"kingly://gpio/17"}}"#,
+    r#"{"jsonrpc":"2.0","id":11,"method":"resources/subscribe","params":{"uri":"kingly://metrics"}}"#,
+    r#"{"jsonrpc":"2.0","id":12,"method":"resources/templates/list","params":{"cursor":"rt:16"}}"#,
+    r#"{"jsonrpc":"2.0","id":13,"method":"prompts/get","params":{"name":"greet","arguments":{"name":"x"}}}"#,
+    r#"{"jsonrpc":"2.0","id":14,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"kingly://gpio/{pin}"},"argument":{"name":"pin","value":"1"}}}"#,
+    r#"{"jsonrpc":"2.0","id":15,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["kingly://metrics"]},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+    r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":9}}"#,
+    r#"{"jsonrpc":"2.0","id":16,"method":"resources/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-29","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
 ];
 
 /// Bytes that tend to matter to a JSON parser.
@@ -90,7 +103,133 @@ fn fuzz_server() -> Server {
         output_schema: None,
         handler: Box::new(|_, _| ToolResult::Error("failed".into())),
     });
+    s.add_tool(Tool {
+        name: "slow",
+        title: "Slow",
+        description: "reports progress, logs and polls for cancellation",
+        input_schema: json!({"type":"object"}),
+        output_schema: None,
+        handler: Box::new(|_, ctx| {
+            for i in 0..4 {
+                ctx.progress(f64::from(i), None, Some("step"));
+                ctx.log(LogLevel::Info, "slow", json!(i));
+                if ctx.cancelled() {
+                    break;
+                }
+            }
+            ToolResult::Text("done".into())
+        }),
+    });
+    s.add_resource(Resource {
+        uri: "kingly://metrics".into(),
+        name: "metrics".into(),
+        title: "Metrics",
+        description: "m",
+        mime_type: "application/json",
+        subscribable: true,
+        read: Box::new(|| Ok(Contents::Text("{}".into()))),
+    });
+    s.add_resource_template(ResourceTemplate {
+        uri_template: "kingly://gpio/{pin}",
+        name: "gpio",
+        title: "GPIO",
+        description: "g",
+        mime_type: "text/plain",
+        read: Box::new(|uri, _| Ok(Some(Contents::Blob(uri.as_bytes().to_vec())))),
+        complete: Some(Box::new(|_, prefix| alloc::vec![prefix.into()])),
+    });
+    s.add_prompt(Prompt {
+        name: "greet",
+        title: "Greet",
+        description: "g",
+        arguments: alloc::vec![PromptArgument {
+            name: "name",
+            description: "n",
+            required: true
+        }],
+        get: Box::new(|_| {
+            Ok(PromptResult {
+                description: None,
+                messages: alloc::vec![],
+            })
+        }),
+        complete: None,
+    });
     s
+}
+
+/// Feeds mutated frames to a running tool as it polls, and records what
+/// is sent; every sent line must be well-formed.
+struct FuzzTransport {
+    rng: Rng,
+    budget: usize,
+    sent: usize,
+}
+
+impl Transport for FuzzTransport {
+    fn poll_frame(&mut self) -> Option<Frame> {
+        if self.budget == 0 || self.rng.below(3) == 0 {
+            return None;
+        }
+        self.budget -= 1;
+        let seed = SEEDS[self.rng.below(SEEDS.len())].as_bytes();
+        Some(match self.rng.below(20) {
+            0 => Frame::TooLong { len: 70_000 },
+            _ => Frame::Line(mutate(&mut self.rng, seed)),
+        })
+    }
+
+    fn send_line(&mut self, line: &str) {
+        self.sent += 1;
+        check_line(line);
+    }
+}
+
+/// A reply or a notification: one well-formed JSON-RPC line.
+fn check_line(line: &str) {
+    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    if v.get("method").is_some() {
+        assert!(!line.contains('\n'), "{line}");
+        assert_eq!(v["jsonrpc"], "2.0", "{line}");
+        assert!(v.get("id").is_none(), "{line}");
+    } else {
+        check_reply(b"", line);
+    }
+}
+
+#[test]
+fn mutated_frames_through_handle_frame_with_mid_call_traffic() {
+    let mut rng = Rng(0xC0FF_EE00_1234_5678);
+    let mut server = fuzz_server();
+    let mut transport = FuzzTransport {
+        rng: Rng(7),
+        budget: 0,
+        sent: 0,
+    };
+    for i in 0..6_000 {
+        let seed = SEEDS[i % SEEDS.len()].as_bytes();
+        let input = if rng.below(4) == 0 {
+            seed.to_vec()
+        } else {
+            mutate(&mut rng, seed)
+        };
+        transport.budget = rng.below(6);
+        server.handle_frame(Frame::Line(input), &mut transport);
+        while server.serve_queued(&mut transport) {}
+        if rng.below(50) == 0 {
+            server.resource_updated("kingly://metrics", &mut transport);
+            server.log(LogLevel::Warning, "kernel", json!({"i": i}), &mut transport);
+        }
+        assert!(server.pending() <= crate::limits::MAX_PENDING_REQUESTS);
+        assert!(server.listen_streams() <= crate::limits::MAX_LISTEN_STREAMS);
+    }
+    server.end_subscriptions(&mut transport);
+    assert!(transport.sent > 3_000, "{}", transport.sent);
+    let m = server.metrics();
+    assert!(
+        m.requests > 1_000 && m.notifications_received > 100,
+        "{m:?}"
+    );
 }
 
 fn check_reply(input: &[u8], reply: &str) {

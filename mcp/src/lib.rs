@@ -68,6 +68,7 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod pagination;
+pub mod params;
 pub mod prompts;
 pub mod protocol;
 pub mod registry;

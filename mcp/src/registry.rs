@@ -123,10 +123,9 @@ impl ToolResult {
         out.push_str("{\"content\":[{\"type\":\"text\",\"text\":");
         match self {
             ToolResult::Structured(v) => {
-                let text = json_out::to_string(v);
-                json_out::write_str(out, &text);
+                json_out::write_value_as_str(out, v);
                 out.push_str("}],\"structuredContent\":");
-                out.push_str(&text);
+                json_out::write_value(out, v);
                 out.push_str(",\"isError\":false");
             }
             ToolResult::Text(t) => {

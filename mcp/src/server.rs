@@ -386,8 +386,8 @@ impl Server {
         let Some(method) = Method::lookup(&env.method) else {
             return Err(RpcError::method_not_found(&env.method));
         };
-        let params = request::parse_params(env.params)?;
-        let meta = request::read_meta(&params, method.era_rule(), &env.method)?;
+        let params = request::parse_params(&env.params)?;
+        let meta = request::read_meta(params, method.era_rule(), &env.method)?;
         if meta.era == Era::Legacy
             && self.state.protocol_version.is_none()
             && !matches!(method, Method::Initialize | Method::Ping)
@@ -397,21 +397,21 @@ impl Server {
             ));
         }
         match method {
-            Method::Initialize => self.initialize(id, &params),
+            Method::Initialize => self.initialize(id, params),
             Method::Ping => Ok(Some(self.reply(id, &meta, None, Map::new()))),
-            Method::SetLevel => self.set_log_level(id, &params),
+            Method::SetLevel => self.set_log_level(id, params),
             Method::Discover => Ok(Some(self.discover(id))),
-            Method::ToolsList => self.list_tools(id, &params, &meta),
-            Method::ToolsCall => self.call_tool(id, &params, &meta, transport),
-            Method::ResourcesList => self.list_resources(id, &params, &meta),
-            Method::TemplatesList => self.list_templates(id, &params, &meta),
-            Method::ResourcesRead => self.read_resource(id, &params, &meta),
-            Method::Subscribe => self.subscribe(id, &params),
-            Method::Unsubscribe => self.unsubscribe(id, &params),
-            Method::Listen => self.listen(id, &params, transport),
-            Method::PromptsList => self.list_prompts(id, &params, &meta),
-            Method::PromptsGet => self.get_prompt(id, &params, &meta),
-            Method::Complete => self.complete(id, &params, &meta),
+            Method::ToolsList => self.list_tools(id, params, &meta),
+            Method::ToolsCall => self.call_tool(id, params, &meta, transport),
+            Method::ResourcesList => self.list_resources(id, params, &meta),
+            Method::TemplatesList => self.list_templates(id, params, &meta),
+            Method::ResourcesRead => self.read_resource(id, params, &meta),
+            Method::Subscribe => self.subscribe(id, params),
+            Method::Unsubscribe => self.unsubscribe(id, params),
+            Method::Listen => self.listen(id, params, transport),
+            Method::PromptsList => self.list_prompts(id, params, &meta),
+            Method::PromptsGet => self.get_prompt(id, params, &meta),
+            Method::Complete => self.complete(id, params, &meta),
         }
     }
 

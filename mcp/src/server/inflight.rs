@@ -173,8 +173,7 @@ pub(crate) fn duplicate_id() -> RpcError {
 
 /// `params.requestId` of a `notifications/cancelled`.
 fn cancelled_id(env: &Envelope<'_>) -> Option<RequestId> {
-    let params = super::request::parse_params(env.params).ok()?;
-    RequestId::from_raw(params.request_id.0?.get())
+    RequestId::from_raw(env.params.members.request_id.0?.get())
 }
 
 /// The [`Context`] of one running request.

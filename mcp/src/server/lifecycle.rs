@@ -5,11 +5,12 @@ use alloc::format;
 use alloc::string::String;
 use serde_json::{json, Value};
 
-use super::request::{required_str, Params};
+use super::request::required_str;
 use super::{object, Outcome, Server};
 use crate::json_out;
 use crate::jsonrpc::{self, RpcError};
 use crate::logging::LogLevel;
+use crate::params::Params;
 use crate::protocol::{self, LIST_CACHE_SCOPE, LIST_TTL_MS, META_SERVER_INFO};
 
 impl Server {

@@ -7,12 +7,13 @@ use alloc::vec::Vec;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::request::{optional_str, required_str, Params, RequestMeta};
+use super::request::{optional_str, required_str, RequestMeta};
 use super::tools::read_arguments;
 use super::{object, Outcome, Server};
 use crate::jsonrpc::{code, RpcError};
 use crate::limits::{MAX_COMPLETION_VALUES, MAX_STRING_BYTES};
 use crate::pagination::{self, ListKind};
+use crate::params::Params;
 use crate::protocol::{LIST_CACHE_SCOPE, LIST_TTL_MS};
 
 /// `ref` of `completion/complete`: a `PromptReference` or a

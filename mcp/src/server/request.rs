@@ -7,35 +7,9 @@ use serde_json::value::RawValue;
 
 use crate::jsonrpc::{code, str_of, Member, RpcError};
 use crate::logging::LogLevel;
+use crate::params::{Params, ParamsSlot, Shape, Text};
 use crate::protocol::{self, META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_PROTOCOL_VERSION};
-
-/// Every `params` member any method reads, as raw JSON text. One borrowed
-/// parse serves all methods; each then checks the types of what it uses.
-#[derive(Deserialize, Default)]
-pub(crate) struct Params<'a> {
-    #[serde(borrow, default, rename = "_meta")]
-    pub meta: Member<'a>,
-    #[serde(borrow, default)]
-    pub name: Member<'a>,
-    #[serde(borrow, default)]
-    pub arguments: Member<'a>,
-    #[serde(borrow, default)]
-    pub uri: Member<'a>,
-    #[serde(borrow, default)]
-    pub cursor: Member<'a>,
-    #[serde(borrow, default)]
-    pub level: Member<'a>,
-    #[serde(borrow, default, rename = "protocolVersion")]
-    pub protocol_version: Member<'a>,
-    #[serde(borrow, default, rename = "ref")]
-    pub reference: Member<'a>,
-    #[serde(borrow, default)]
-    pub argument: Member<'a>,
-    #[serde(borrow, default)]
-    pub notifications: Member<'a>,
-    #[serde(borrow, default, rename = "requestId")]
-    pub request_id: Member<'a>,
-}
+use alloc::borrow::Cow;
 
 /// The reserved `_meta` members.
 #[derive(Deserialize, Default)]
@@ -50,22 +24,17 @@ struct Meta<'a> {
     log_level: Member<'a>,
 }
 
-/// Parses `params` (absent: all members absent). Anything but an object is
-/// -32602, as every MCP method takes named parameters.
-pub(crate) fn parse_params(raw: Option<&RawValue>) -> Result<Params<'_>, RpcError> {
-    let Some(raw) = raw else {
-        return Ok(Params::default());
-    };
-    let text = raw.get();
-    if !text.starts_with('{') {
-        return Err(RpcError::invalid_params(if text.starts_with('[') {
-            "expected an object, not an array"
-        } else {
-            "\"params\" must be an object"
-        }));
+/// The captured `params` members (absent `params`: all absent). Anything
+/// but an object is -32602, as every MCP method takes named parameters.
+pub(crate) fn parse_params<'s, 'a>(slot: &'s ParamsSlot<'a>) -> Result<&'s Params<'a>, RpcError> {
+    match slot.shape {
+        Shape::Absent | Shape::Object => Ok(&slot.members),
+        Shape::Array => Err(RpcError::invalid_params("expected an object, not an array")),
+        Shape::Scalar => Err(RpcError::invalid_params("\"params\" must be an object")),
+        Shape::Duplicate => Err(RpcError::invalid_params(
+            "a member of \"params\" appears twice",
+        )),
     }
-    serde_json::from_str(text)
-        .map_err(|_| RpcError::invalid_params("a member of \"params\" appears twice"))
 }
 
 /// Which protocol era a request is served in.
@@ -199,35 +168,28 @@ fn is_token(text: &str) -> bool {
 }
 
 /// A required string member, bounded by [`crate::limits::MAX_STRING_BYTES`].
-pub(crate) fn required_str<'a>(
-    member: &Member<'a>,
-    name: &str,
-) -> Result<alloc::borrow::Cow<'a, str>, RpcError> {
-    match member.0 {
-        None => Err(RpcError::invalid_params(&format!("missing \"{name}\""))),
-        Some(raw) => bounded(
-            str_of(raw)
-                .ok_or_else(|| RpcError::invalid_params(&format!("\"{name}\" must be a string")))?,
-            name,
-        ),
+pub(crate) fn required_str<'a>(text: &Text<'a>, name: &str) -> Result<Cow<'a, str>, RpcError> {
+    match text {
+        Text::Absent => Err(RpcError::invalid_params(&format!("missing \"{name}\""))),
+        Text::Other => Err(RpcError::invalid_params(&format!(
+            "\"{name}\" must be a string"
+        ))),
+        Text::Str(s) => bounded(s.clone(), name),
     }
 }
 
 /// An optional string member (absent is `None`; `null` is a type error).
 pub(crate) fn optional_str<'a>(
-    member: &Member<'a>,
+    text: &Text<'a>,
     name: &str,
-) -> Result<Option<alloc::borrow::Cow<'a, str>>, RpcError> {
-    match member.0 {
-        None => Ok(None),
-        Some(_) => required_str(member, name).map(Some),
+) -> Result<Option<Cow<'a, str>>, RpcError> {
+    match text {
+        Text::Absent => Ok(None),
+        _ => required_str(text, name).map(Some),
     }
 }
 
-fn bounded<'a>(
-    s: alloc::borrow::Cow<'a, str>,
-    name: &str,
-) -> Result<alloc::borrow::Cow<'a, str>, RpcError> {
+fn bounded<'a>(s: Cow<'a, str>, name: &str) -> Result<alloc::borrow::Cow<'a, str>, RpcError> {
     if s.len() > crate::limits::MAX_STRING_BYTES {
         return Err(RpcError::invalid_params(&format!(
             "\"{name}\" is longer than {} bytes",

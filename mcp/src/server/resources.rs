@@ -9,12 +9,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::lifecycle::success;
-use super::request::{optional_str, required_str, Params, RequestMeta};
+use super::request::{optional_str, required_str, RequestMeta};
 use super::{object, ListenStream, Outcome, Server, Transport};
 use crate::json_out;
 use crate::jsonrpc::{self, code, RequestId, RpcError};
 use crate::limits::{MAX_LISTEN_STREAMS, MAX_STRING_BYTES, MAX_SUBSCRIPTIONS};
 use crate::pagination::{self, ListKind};
+use crate::params::Params;
 use crate::protocol::{
     LIST_CACHE_SCOPE, LIST_TTL_MS, META_SUBSCRIPTION_ID, READ_CACHE_SCOPE, READ_TTL_MS,
 };

@@ -8,11 +8,12 @@ use alloc::vec::Vec;
 use serde_json::{json, Map, Value};
 
 use super::inflight::{RequestContext, Running};
-use super::request::{optional_str, required_str, Era, Params, RequestMeta};
+use super::request::{optional_str, required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
 use crate::jsonrpc::{self, code, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
 use crate::pagination::{self, ListKind};
+use crate::params::Params;
 use crate::protocol::{LIST_CACHE_SCOPE, LIST_TTL_MS};
 use crate::registry::ToolResult;
 use crate::schema;
