@@ -355,7 +355,7 @@ impl Server {
     }
 
     /// Requests wait behind those already queued, so order is kept;
-    /// notifications and errors are dealt with at once.
+    /// notifications, errors, `ping` and unknown methods are dealt with at once.
     fn process_behind_queue(&mut self, line: Vec<u8>) -> Option<String> {
         let id_raw = match jsonrpc::parse_borrowed(&line) {
             Err(rejection) => return Some(self.state.rejection_line(&rejection)),
@@ -365,7 +365,13 @@ impl Server {
                     self.state.on_notification(&env, None);
                     return None;
                 }
-                Some(id) => String::from(id.get()),
+                Some(id) => {
+                    let id_raw = String::from(id.get());
+                    if let Some(reply) = self.state.answer_now(&env, &id_raw, None) {
+                        return Some(reply);
+                    }
+                    id_raw
+                }
             },
         };
         self.state.enqueue(&id_raw, line, None)

@@ -1040,7 +1040,7 @@ fn log_levels_per_session_and_per_request() {
 fn cancelled_call_gets_no_response_and_queued_requests_follow() {
     let mut s = ready();
     let mut t = Script::default();
-    t.feed(&req(json!(11), "ping", json!({})));
+    t.feed(&req(json!(11), "prompts/list", json!({})));
     t.feed(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":10,"reason":"user"}}"#);
     t.feed(&req(
         json!(12),
@@ -1064,7 +1064,10 @@ fn cancelled_call_gets_no_response_and_queued_requests_follow() {
     // What followed is still on the wire; the queue is served in order.
     assert!(s.serve_queued(&mut t));
     assert!(!s.serve_queued(&mut t));
-    assert_eq!(t.take(), [json!({"jsonrpc":"2.0","id":11,"result":{}})]);
+    let sent = t.take();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["id"], 11);
+    assert!(sent[0]["result"]["prompts"].is_array());
     let next = t.incoming.pop_front().unwrap();
     s.handle_frame(next, &mut t);
     assert_eq!(t.take()[0]["result"]["structuredContent"], json!({"n":1}));
@@ -1077,13 +1080,13 @@ fn frames_during_a_call_errors_duplicates_and_overflow() {
     t.feed("{nope");
     t.incoming.push_back(Frame::TooLong { len: 70_000 });
     t.feed(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
-    t.feed(&req(json!(20), "ping", json!({}))); // duplicate of the running id
+    t.feed(&req(json!(20), "tools/list", json!({}))); // duplicate of the running id
     for i in 0..MAX_PENDING_REQUESTS {
-        t.feed(&req(json!(100 + i), "ping", json!({})));
+        t.feed(&req(json!(100 + i), "tools/list", json!({})));
     }
-    t.feed(&req(json!(100), "ping", json!({}))); // duplicate of a queued id
-    t.feed(&req(json!("over"), "ping", json!({}))); // queue full
-                                                    // Cancelling a queued request drops it unanswered.
+    t.feed(&req(json!(100), "tools/list", json!({}))); // duplicate of a queued id
+    t.feed(&req(json!("over"), "tools/list", json!({}))); // queue full
+                                                          // Cancelling a queued request drops it unanswered.
     t.feed(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":101}}"#);
     // Unknown ids in a cancellation are ignored.
     t.feed(
@@ -1124,7 +1127,7 @@ fn frames_during_a_call_errors_duplicates_and_overflow() {
     assert_eq!(s.pending(), MAX_PENDING_REQUESTS - 1);
     // A request arriving now waits behind the queue, keeping order.
     s.handle_frame(
-        Frame::Line(req(json!("late"), "ping", json!({})).into_bytes()),
+        Frame::Line(req(json!("late"), "tools/list", json!({})).into_bytes()),
         &mut t,
     );
     assert!(t.take().is_empty());
@@ -1136,6 +1139,38 @@ fn frames_during_a_call_errors_duplicates_and_overflow() {
         .collect();
     expected.push(json!("late"));
     assert_eq!(ids, expected);
+}
+
+#[test]
+fn ping_and_unknown_methods_are_answered_while_a_call_runs() {
+    let mut s = ready();
+    let mut t = Script::default();
+    t.feed(&req(json!("p"), "ping", json!({})));
+    t.feed(&modern(json!("mp"), "ping", json!({})));
+    t.feed(&req(json!("u"), "no/such", json!({})));
+    t.feed(&req(json!(30), "ping", json!({}))); // the running id: duplicate
+    let call = req(
+        json!(30),
+        "tools/call",
+        json!({"name":"slow","arguments":{"polls":5}}),
+    );
+    s.handle_frame(Frame::Line(call.into_bytes()), &mut t);
+    let replies: Vec<Value> = t
+        .take()
+        .into_iter()
+        .filter(|m| m.get("id").is_some())
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            json!({"jsonrpc":"2.0","id":"p","result":{}}),
+            json!({"jsonrpc":"2.0","id":"mp","result":{"resultType":"complete"}}),
+            json!({"jsonrpc":"2.0","id":"u","error":{"code":-32601,"message":"Method not found: no/such"}}),
+            json!({"jsonrpc":"2.0","id":30,"error":{"code":-32600,"message":"Invalid Request: a request with this id is still in flight"}}),
+            json!({"jsonrpc":"2.0","id":30,"result":{"content":[{"type":"text","text":"done"}],"isError":false}}),
+        ]
+    );
+    assert_eq!(s.pending(), 0);
 }
 
 #[test]

@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{Pending, State, Transport};
+use super::request::{self, Era, EraRule};
+use super::{lifecycle, Method, Pending, State, Transport};
 use crate::context::Context;
 use crate::framing::Frame;
 use crate::json_out;
@@ -148,8 +149,13 @@ impl State {
                 }
                 Some(id) => {
                     let id_raw = String::from(id.get());
-                    drop(env);
-                    self.enqueue(&id_raw, line, Some(running))
+                    match self.answer_now(&env, &id_raw, Some(&mut *running)) {
+                        Some(reply) => Some(reply),
+                        None => {
+                            drop(env);
+                            self.enqueue(&id_raw, line, Some(running))
+                        }
+                    }
                 }
             },
         };
@@ -157,6 +163,41 @@ impl State {
             self.metrics.responses += 1;
             transport.send_line(&reply);
         }
+    }
+
+    /// Requests that touch no state are answered without waiting behind a
+    /// running call: an unknown method (-32601) and `ping` (so a client can
+    /// tell a busy server from a dead one). Others return `None` (queue it).
+    pub(crate) fn answer_now(
+        &mut self,
+        env: &Envelope<'_>,
+        id_raw: &str,
+        running: Option<&mut Running<'_>>,
+    ) -> Option<String> {
+        let method = Method::lookup(&env.method);
+        if !matches!(method, None | Some(Method::Ping)) {
+            return None;
+        }
+        self.metrics.requests += 1;
+        if RequestId::from_raw(id_raw).is_some_and(|id| self.in_flight(&id, running)) {
+            return Some(self.error_line(id_raw, &duplicate_id()));
+        }
+        let outcome = match method {
+            None => Err(RpcError::method_not_found(&env.method)),
+            Some(_) => request::parse_params(&env.params)
+                .and_then(|params| request::read_meta(params, EraRule::Either, &env.method))
+                .map(|meta| {
+                    let result = match meta.era {
+                        Era::Modern => serde_json::json!({ "resultType": "complete" }),
+                        Era::Legacy => serde_json::json!({}),
+                    };
+                    lifecycle::success(id_raw, &result)
+                }),
+        };
+        Some(match outcome {
+            Ok(line) => line,
+            Err(err) => self.error_line(id_raw, &err),
+        })
     }
 
     /// The error line for an envelope-level rejection, counted.

@@ -25,7 +25,11 @@ fn trivial_tools_call_throughput() {
     });
     s.handle_line(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#);
     let line = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
-    let n = 2_000_000u32;
+    // MCP_BENCH_N=… picks the count (small under callgrind).
+    let n: u32 = std::env::var("MCP_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
     let start = std::time::Instant::now();
     let mut bytes = 0usize;
     for _ in 0..n {
