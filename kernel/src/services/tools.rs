@@ -124,6 +124,8 @@ fn mem_test() -> Tool {
                 Ok(o) => {
                     if o.errors > 0 {
                         klog!(Error, "mem_test: {} bad words in {} bytes, first at {:#x}", o.errors, o.bytes, o.first_error.unwrap_or(0));
+                    } else {
+                        klog!(Info, "mem_test: {} bytes, {} passes, no errors ({ms} ms)", o.bytes, o.passes_done);
                     }
                     ToolResult::Structured(json!({
                         "bytes": o.bytes,
