@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::json_out;
 use crate::limits::MAX_ID_BYTES;
-use crate::params::{ParamsSlot, Text};
+use crate::params::{ParamsSlot, Shape, Text};
+use crate::scan::{self, Scan};
 
 /// The only protocol version we speak (the `"jsonrpc"` member).
 pub const VERSION: &str = "2.0";
@@ -91,7 +92,7 @@ impl RpcError {
 #[derive(Debug, Clone)]
 pub struct Envelope<'a> {
     /// JSON text of the id: a string literal or an integer, never `null`.
-    pub id: Option<&'a RawValue>,
+    pub id: Option<&'a str>,
     pub method: Cow<'a, str>,
     pub params: ParamsSlot<'a>,
 }
@@ -150,43 +151,50 @@ impl Rejection {
     }
 }
 
-/// A member that was present, as raw JSON text. Unlike `Option<&RawValue>`,
-/// an explicit `null` is `Some("null")`, which is how `"id": null` is told
-/// apart from a missing id.
+/// A member that was present, as raw JSON text (valid JSON, as the
+/// scanner checked). Unlike a missing member, an explicit `null` is
+/// `Some("null")`, which is how `"id": null` is told apart from no id.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Member<'a>(pub Option<&'a RawValue>);
+pub struct Member<'a>(pub Option<&'a str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Member<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <&'a RawValue>::deserialize(d).map(|raw| Member(Some(raw)))
+        <&'a RawValue>::deserialize(d).map(|raw| Member(Some(raw.get())))
     }
 }
 
-/// The JSON-RPC members we look at; any others are skipped (still validated
-/// as JSON by the parser).
-#[derive(Deserialize)]
+/// The envelope members we look at, as raw text.
+#[derive(Default)]
 struct RawEnvelope<'a> {
-    #[serde(borrow, default)]
-    jsonrpc: Text<'a>,
-    #[serde(borrow, default)]
+    jsonrpc: Member<'a>,
     id: Member<'a>,
-    #[serde(borrow, default)]
-    method: Text<'a>,
-    #[serde(borrow, default)]
-    params: ParamsSlot<'a>,
-    #[serde(default)]
-    result: Present,
-    #[serde(default)]
-    error: Present,
+    method: Member<'a>,
+    result: bool,
+    error: bool,
+    /// One of the above appeared twice.
+    repeated: bool,
 }
 
-/// A member whose value does not matter, only whether it is there.
-#[derive(Default)]
-struct Present(bool);
-
-impl<'de> Deserialize<'de> for Present {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde::de::IgnoredAny::deserialize(d).map(|_| Present(true))
+impl<'a> RawEnvelope<'a> {
+    fn take(&mut self, key: &str, value: &'a str) {
+        let slot = match key {
+            "jsonrpc" => &mut self.jsonrpc,
+            "id" => &mut self.id,
+            "method" => &mut self.method,
+            "result" | "error" => {
+                let seen = if key == "result" {
+                    &mut self.result
+                } else {
+                    &mut self.error
+                };
+                self.repeated |= *seen;
+                *seen = true;
+                return;
+            }
+            _ => return,
+        };
+        self.repeated |= slot.0.is_some();
+        slot.0 = Some(value);
     }
 }
 
@@ -198,13 +206,10 @@ pub fn parse_borrowed(line: &[u8]) -> Result<Incoming<'_>, Rejection> {
         let detail = format!("nested deeper than {MAX_DEPTH} levels");
         return Err(Rejection::anonymous(RpcError::invalid_request(&detail)));
     }
-    // A derived struct would also accept an array (positionally), so the
-    // shape is checked by its first byte before parsing.
-    let first = text
-        .bytes()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    let mut scanner = Scan::new(text);
+    let first = scanner.first();
     if first != Some(b'{') {
-        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+        if !scan::is_valid(text) {
             return Err(Rejection::anonymous(RpcError::parse_error("invalid JSON")));
         }
         let detail = if first == Some(b'[') {
@@ -214,33 +219,45 @@ pub fn parse_borrowed(line: &[u8]) -> Result<Incoming<'_>, Rejection> {
         };
         return Err(Rejection::anonymous(RpcError::invalid_request(detail)));
     }
-    let raw: RawEnvelope<'_> = serde_json::from_str(text).map_err(|e| {
-        Rejection::anonymous(match e.classify() {
-            serde_json::error::Category::Data => {
-                RpcError::invalid_request("a JSON-RPC member appears twice")
+    let mut raw = RawEnvelope::default();
+    let mut params = ParamsSlot::default();
+    scanner
+        .object(|key, scan| {
+            let name = key.name();
+            if name == "params" {
+                raw.repeated |= params.shape != Shape::Absent;
+                params = ParamsSlot::read(scan)?;
+            } else {
+                raw.take(&name, scan.value()?);
             }
-            _ => RpcError::parse_error("invalid JSON"),
+            Ok(())
         })
-    })?;
+        .and_then(|()| scanner.end())
+        .map_err(|_| Rejection::anonymous(RpcError::parse_error("invalid JSON")))?;
+    if raw.repeated {
+        return Err(Rejection::anonymous(RpcError::invalid_request(
+            "a JSON-RPC member appears twice",
+        )));
+    }
 
-    if raw.method.is_absent() && (raw.result.0 || raw.error.0) {
+    if raw.method.0.is_none() && (raw.result || raw.error) {
         return Ok(Incoming::Response);
     }
 
     let id = raw.id.0;
-    let id_ok = id.is_none_or(|r| is_valid_id(r.get()));
+    let id_ok = id.is_none_or(is_valid_id);
     let reject = |detail: &str| Rejection {
         id: match id {
-            Some(r) if id_ok => serde_json::from_str(r.get()).unwrap_or(Value::Null),
+            Some(r) if id_ok => serde_json::from_str(r).unwrap_or(Value::Null),
             _ => Value::Null,
         },
         error: RpcError::invalid_request(detail),
     };
 
-    if !matches!(&raw.jsonrpc, Text::Str(v) if v == VERSION) {
+    if !matches!(Text::of(raw.jsonrpc), Text::Str(v) if v == VERSION) {
         return Err(reject("\"jsonrpc\" must be \"2.0\""));
     }
-    let method = match raw.method {
+    let method = match Text::of(raw.method) {
         Text::Str(m) => m,
         Text::Other => return Err(reject("\"method\" must be a string")),
         Text::Absent => return Err(reject("missing \"method\"")),
@@ -248,16 +265,12 @@ pub fn parse_borrowed(line: &[u8]) -> Result<Incoming<'_>, Rejection> {
     if !id_ok {
         return Err(reject("\"id\" must be a string or an integer"));
     }
-    if id.is_some_and(|r| r.get().len() > MAX_ID_BYTES) {
+    if id.is_some_and(|r| r.len() > MAX_ID_BYTES) {
         return Err(Rejection::anonymous(RpcError::invalid_request(&format!(
             "\"id\" longer than {MAX_ID_BYTES} bytes"
         ))));
     }
-    Ok(Incoming::Call(Envelope {
-        id,
-        method,
-        params: raw.params,
-    }))
+    Ok(Incoming::Call(Envelope { id, method, params }))
 }
 
 /// Parses and validates one line into owned form (see [`parse_borrowed`]).
@@ -272,7 +285,7 @@ pub fn parse(line: &[u8]) -> Result<Message, Rejection> {
             Message::Call(Call {
                 id: env
                     .id
-                    .map(|r| serde_json::from_str(r.get()).unwrap_or(Value::Null)),
+                    .map(|r| serde_json::from_str(r).unwrap_or(Value::Null)),
                 method: env.method.into_owned(),
                 params,
             })
@@ -282,8 +295,7 @@ pub fn parse(line: &[u8]) -> Result<Message, Rejection> {
 
 /// The string a raw JSON value holds, borrowed when it has no escapes;
 /// `None` when the value is not a string.
-pub fn str_of(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
+pub fn str_of(text: &str) -> Option<Cow<'_, str>> {
     if !text.starts_with('"') {
         return None;
     }

@@ -73,6 +73,7 @@ pub mod prompts;
 pub mod protocol;
 pub mod registry;
 pub mod resources;
+pub mod scan;
 pub mod schema;
 pub mod server;
 

@@ -340,7 +340,7 @@ impl Server {
                 None
             }
             Ok(Incoming::Call(env)) => {
-                let id_raw = env.id.map_or("null", |r| r.get());
+                let id_raw = env.id.unwrap_or("null");
                 if !self.state.streams.is_empty() {
                     if let Some(id) = RequestId::from_raw(id_raw) {
                         if self.state.in_flight(&id, None) {
@@ -366,7 +366,7 @@ impl Server {
                     return None;
                 }
                 Some(id) => {
-                    let id_raw = String::from(id.get());
+                    let id_raw = String::from(id);
                     if let Some(reply) = self.state.answer_now(&env, &id_raw, None) {
                         return Some(reply);
                     }
@@ -380,7 +380,7 @@ impl Server {
     /// Serves one request (its envelope already valid, its id present).
     fn serve(&mut self, env: Envelope<'_>, transport: &mut dyn Transport) -> Option<String> {
         self.state.metrics.requests += 1;
-        let id = env.id.map_or("null", |r| r.get());
+        let id = env.id.unwrap_or("null");
         match self.route(id, &env, transport) {
             Ok(Some(line)) => Some(line),
             Ok(None) => None,

@@ -5,7 +5,6 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::request::{self, Era, EraRule};
@@ -148,7 +147,7 @@ impl State {
                     None
                 }
                 Some(id) => {
-                    let id_raw = String::from(id.get());
+                    let id_raw = String::from(id);
                     match self.answer_now(&env, &id_raw, Some(&mut *running)) {
                         Some(reply) => Some(reply),
                         None => {
@@ -214,7 +213,7 @@ pub(crate) fn duplicate_id() -> RpcError {
 
 /// `params.requestId` of a `notifications/cancelled`.
 fn cancelled_id(env: &Envelope<'_>) -> Option<RequestId> {
-    RequestId::from_raw(env.params.members.request_id.0?.get())
+    RequestId::from_raw(env.params.members.request_id.0?)
 }
 
 /// The [`Context`] of one running request.
@@ -222,7 +221,7 @@ pub(crate) struct RequestContext<'a, 'r> {
     pub state: &'a mut State,
     pub transport: &'a mut dyn Transport,
     pub running: Running<'r>,
-    pub progress_token: Option<&'r RawValue>,
+    pub progress_token: Option<&'r str>,
     pub last_progress: Option<f64>,
     /// The least severe level this request may log (`None`: nothing).
     pub log_level: Option<LogLevel>,
@@ -239,7 +238,7 @@ impl Context for RequestContext<'_, '_> {
         self.last_progress = Some(progress);
         let mut line = String::with_capacity(128);
         line.push_str("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":");
-        line.push_str(token.get());
+        line.push_str(token);
         line.push_str(",\"progress\":");
         json_out::write_value(&mut line, &Value::from(progress));
         if let Some(total) = total.filter(|t| t.is_finite()) {

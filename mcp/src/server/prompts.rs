@@ -38,17 +38,14 @@ struct CompletionArgument<'a> {
 }
 
 /// A required object member parsed into `T`; shape errors are -32602.
-fn member<'a, T: Deserialize<'a>>(
-    raw: Option<&'a serde_json::value::RawValue>,
-    name: &str,
-) -> Result<T, RpcError> {
+fn member<'a, T: Deserialize<'a>>(raw: Option<&'a str>, name: &str) -> Result<T, RpcError> {
     let raw = raw.ok_or_else(|| RpcError::invalid_params(&format!("missing \"{name}\"")))?;
-    if !raw.get().starts_with('{') {
+    if !raw.starts_with('{') {
         return Err(RpcError::invalid_params(&format!(
             "\"{name}\" must be an object"
         )));
     }
-    serde_json::from_str(raw.get()).map_err(|_| {
+    serde_json::from_str(raw).map_err(|_| {
         RpcError::invalid_params(&format!("\"{name}\" has missing or mistyped members"))
     })
 }

@@ -3,7 +3,6 @@
 
 use alloc::format;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::jsonrpc::{code, str_of, Member, RpcError};
 use crate::logging::LogLevel;
@@ -64,7 +63,7 @@ pub(crate) enum EraRule {
 pub(crate) struct RequestMeta<'a> {
     pub era: Era,
     /// JSON text of `_meta.progressToken` (a string or an integer).
-    pub progress_token: Option<&'a RawValue>,
+    pub progress_token: Option<&'a str>,
     /// 2026-era `_meta` log level; `None` means none was asked for.
     pub log_level: Option<LogLevel>,
 }
@@ -80,7 +79,7 @@ pub(crate) fn read_meta<'a>(
 ) -> Result<RequestMeta<'a>, RpcError> {
     let meta: Meta<'a> = match params.meta.0 {
         None => Meta::default(),
-        Some(raw) if raw.get().starts_with('{') => serde_json::from_str(raw.get())
+        Some(raw) if raw.starts_with('{') => serde_json::from_str(raw)
             .map_err(|_| RpcError::invalid_params("a member of \"_meta\" appears twice"))?,
         Some(_) => return Err(RpcError::invalid_params("\"_meta\" must be an object")),
     };
@@ -99,7 +98,7 @@ pub(crate) fn read_meta<'a>(
         EraRule::Either => Era::Legacy,
     };
     let progress_token = match meta.progress_token.0 {
-        Some(raw) if is_token(raw.get()) => Some(raw),
+        Some(raw) if is_token(raw) => Some(raw),
         Some(_) => {
             return Err(RpcError::invalid_params(
                 "\"progressToken\" must be a string or an integer",
@@ -154,7 +153,7 @@ fn check_envelope(meta: &Meta<'_>) -> Result<(), RpcError> {
             serde_json::json!({ "supported": protocol::MODERN_VERSIONS, "requested": &*requested }),
         ));
     }
-    if !caps.get().starts_with('{') {
+    if !caps.starts_with('{') {
         return Err(RpcError::invalid_params(&format!(
             "\"{META_CLIENT_CAPABILITIES}\" must be an object"
         )));

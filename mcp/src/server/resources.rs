@@ -167,11 +167,9 @@ impl Server {
     ) -> Outcome {
         let filter: SubscriptionFilter = match params.notifications.0 {
             None => return Err(RpcError::invalid_params("missing \"notifications\"")),
-            Some(raw) if raw.get().starts_with('{') => {
-                serde_json::from_str(raw.get()).map_err(|_| {
-                    RpcError::invalid_params("\"notifications\" is not a valid subscription filter")
-                })?
-            }
+            Some(raw) if raw.starts_with('{') => serde_json::from_str(raw).map_err(|_| {
+                RpcError::invalid_params("\"notifications\" is not a valid subscription filter")
+            })?,
             Some(_) => {
                 return Err(RpcError::invalid_params(
                     "\"notifications\" must be an object",

@@ -95,13 +95,11 @@ impl Server {
 
 /// `arguments`: absent is an empty object; anything but an object, or an
 /// object over the size limits, is -32602.
-pub(super) fn read_arguments(
-    raw: Option<&serde_json::value::RawValue>,
-) -> Result<Map<String, Value>, RpcError> {
+pub(super) fn read_arguments(raw: Option<&str>) -> Result<Map<String, Value>, RpcError> {
     let Some(raw) = raw else {
         return Ok(Map::new());
     };
-    let text = raw.get();
+    let text = raw;
     if text == "{}" {
         return Ok(Map::new());
     }
