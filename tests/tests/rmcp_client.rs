@@ -451,18 +451,40 @@ fn mem_test_reports_progress() {
 
         // Notifications may trail the response by a moment on the client side.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let updates = conn.recorder.progress_for(&token);
+        // rmcp runs each notification handler on its own task, so the order
+        // `on_progress` sees is not the order they came in: check the order
+        // on the wire, and that the handler got every one of them.
+        let token_json = serde_json::to_value(&token).unwrap();
+        let on_wire: Vec<(f64, Option<f64>)> = conn
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m["method"] == "notifications/progress"
+                    && m["params"]["progressToken"] == token_json
+            })
+            .map(|m| {
+                (
+                    m["params"]["progress"].as_f64().unwrap(),
+                    m["params"]["total"].as_f64(),
+                )
+            })
+            .collect();
         assert!(
-            updates.len() >= 2,
-            "progress for a 16 MiB test: {updates:?}"
+            on_wire.len() >= 2,
+            "progress for a 16 MiB test: {on_wire:?}"
         );
         assert!(
-            updates.windows(2).all(|w| w[1].0 > w[0].0),
-            "progress not increasing: {updates:?}"
+            on_wire.windows(2).all(|w| w[1].0 > w[0].0),
+            "progress not increasing on the wire: {on_wire:?}"
         );
-        let total = updates[0].1.expect("progress without total");
-        assert!(updates.iter().all(|u| u.1 == Some(total)), "{updates:?}");
-        assert!(updates.last().unwrap().0 <= total, "{updates:?}");
+        let total = on_wire[0].1.expect("progress without total");
+        assert!(on_wire.iter().all(|u| u.1 == Some(total)), "{on_wire:?}");
+        assert!(on_wire.last().unwrap().0 <= total, "{on_wire:?}");
+        let mut handled = conn.recorder.progress_for(&token);
+        handled.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(handled, on_wire, "what ClientHandler::on_progress got");
         conn
     });
 }
