@@ -307,8 +307,14 @@ pub fn str_of(text: &str) -> Option<Cow<'_, str>> {
 
 /// MCP narrows JSON-RPC ids to strings and integers (no null, no fractions).
 /// `text` is the id's JSON text, already known to be valid JSON.
-fn is_valid_id(text: &str) -> bool {
-    text.starts_with('"') || text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
+/// A string id must also decode: `"\udddd"` (an unpaired surrogate) is
+/// valid JSON text but no string, so it could neither be compared nor
+/// echoed to clients that decode it.
+pub(crate) fn is_valid_id(text: &str) -> bool {
+    if text.starts_with('"') {
+        return scan::plain_str(text).is_some() || serde_json::from_str::<String>(text).is_ok();
+    }
+    text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
 }
 
 /// True when `bytes` nest arrays/objects deeper than `max`. A linear scan run
@@ -593,6 +599,9 @@ mod tests {
                 Value::Null,
             ),
             (r#"{"jsonrpc":"2.0","method":7}"#, Value::Null),
+            // Found by cargo-fuzz: an id that is no string once decoded.
+            (r#"{"jsonrpc":"2.0","id":"\uDDDD","method":"ping"}"#, Value::Null),
+            (r#"{"jsonrpc":"2.0","id":"a\ud800b","method":"ping"}"#, Value::Null),
         ];
         for (line, id) in cases {
             let r = rejected(line);

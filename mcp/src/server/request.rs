@@ -161,9 +161,9 @@ fn check_envelope(meta: &Meta<'_>) -> Result<(), RpcError> {
     Ok(())
 }
 
-/// Progress tokens, like ids, are strings or integers.
+/// Progress tokens, like ids, are strings or integers (and are echoed).
 fn is_token(text: &str) -> bool {
-    text.starts_with('"') || text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
+    crate::jsonrpc::is_valid_id(text)
 }
 
 /// A required string member, bounded by [`crate::limits::MAX_STRING_BYTES`].
