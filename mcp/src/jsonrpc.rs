@@ -600,8 +600,14 @@ mod tests {
             ),
             (r#"{"jsonrpc":"2.0","method":7}"#, Value::Null),
             // Found by cargo-fuzz: an id that is no string once decoded.
-            (r#"{"jsonrpc":"2.0","id":"\uDDDD","method":"ping"}"#, Value::Null),
-            (r#"{"jsonrpc":"2.0","id":"a\ud800b","method":"ping"}"#, Value::Null),
+            (
+                r#"{"jsonrpc":"2.0","id":"\uDDDD","method":"ping"}"#,
+                Value::Null,
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":"a\ud800b","method":"ping"}"#,
+                Value::Null,
+            ),
         ];
         for (line, id) in cases {
             let r = rejected(line);
