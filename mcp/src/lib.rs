@@ -7,7 +7,8 @@
 //!
 //! - [`framing`] cuts the byte stream into bounded lines,
 //! - [`jsonrpc`] validates envelopes (borrowing from the line) and builds
-//!   response lines, [`json_out`] writes JSON into a `String`,
+//!   response lines; [`scan`] finds the envelope's and [`params`]' members
+//!   in one strict pass; [`json_out`] writes JSON into a `String`,
 //! - [`limits`] lists every bound the server enforces,
 //! - [`protocol`] names the revisions of both eras and the era rule,
 //! - [`registry`], [`resources`], [`prompts`] hold what the kernel offers,
