@@ -456,6 +456,8 @@ fn object(value: Value) -> Map<String, Value> {
 #[cfg(test)]
 mod era_tests;
 #[cfg(test)]
+mod sdk_shape_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod throughput;

@@ -16,9 +16,9 @@ use serde_json::json;
 
 /// Frames to hand out when polled, and every line sent.
 #[derive(Default)]
-struct Script {
-    incoming: VecDeque<Frame>,
-    sent: Vec<Value>,
+pub(super) struct Script {
+    pub(super) incoming: VecDeque<Frame>,
+    pub(super) sent: Vec<Value>,
 }
 
 impl Transport for Script {
@@ -37,24 +37,24 @@ impl Script {
         self.incoming
             .push_back(Frame::Line(line.as_bytes().to_vec()));
     }
-    fn take(&mut self) -> Vec<Value> {
+    pub(super) fn take(&mut self) -> Vec<Value> {
         core::mem::take(&mut self.sent)
     }
 }
 
 const MODERN_META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
 
-fn modern_meta() -> Value {
+pub(super) fn modern_meta() -> Value {
     serde_json::from_str(MODERN_META).unwrap()
 }
 
-fn req(id: Value, method: &str, params: Value) -> String {
+pub(super) fn req(id: Value, method: &str, params: Value) -> String {
     serde_json::to_string(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}))
         .unwrap()
 }
 
 /// A 2026-era request: `params` plus the envelope in `_meta`.
-fn modern(id: Value, method: &str, mut params: Value) -> String {
+pub(super) fn modern(id: Value, method: &str, mut params: Value) -> String {
     params["_meta"] = modern_meta();
     req(id, method, params)
 }
@@ -68,7 +68,7 @@ fn line(s: &mut Server, l: &str) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-fn ok(s: &mut Server, l: &str) -> Value {
+pub(super) fn ok(s: &mut Server, l: &str) -> Value {
     let v = line(s, l);
     assert!(v.get("error").is_none(), "{l} -> {v}");
     v["result"].clone()
@@ -80,7 +80,7 @@ fn err(s: &mut Server, l: &str) -> Value {
     v["error"].clone()
 }
 
-fn server() -> Server {
+pub(super) fn server() -> Server {
     let mut s = Server::new(ServerInfo {
         name: "kingly-os",
         title: "Kingly OS",
@@ -208,7 +208,7 @@ fn server() -> Server {
     s
 }
 
-fn ready() -> Server {
+pub(super) fn ready() -> Server {
     let mut s = server();
     ok(&mut s, INIT);
     s
