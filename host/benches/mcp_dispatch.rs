@@ -20,6 +20,10 @@
 //!   reads the replies (rmcp's best case: it handles requests concurrently);
 //! - `rmcp lock-step`: the same, one request in flight at a time.
 //!
+//! Two more rows split costs out: `LineFramer` alone on the same stream, and
+//! the postcard⇄JSON conversions `handle_binary` adds around `handle_line`.
+//! Ratios are taken against rmcp's better mode.
+//!
 //! Both servers go through the `initialize` handshake first and return the
 //! same shape of result (text content + `structuredContent`). The rmcp runs
 //! include the client side of the pipe (writing pre-rendered bytes, splitting
@@ -108,8 +112,48 @@ fn mcp_framed(server: &mut Server, first: usize, n: usize) -> (Duration, usize) 
     })
 }
 
+/// The framing share of `mcp_framed`: the same byte stream cut into lines,
+/// nothing dispatched.
+fn framer_alone(first: usize, n: usize) -> (Duration, usize) {
+    let mut input = Vec::with_capacity(n * 96);
+    for id in first..first + n {
+        input.extend_from_slice(request(id).as_bytes());
+        input.push(b'\n');
+    }
+    let mut framer = LineFramer::new();
+    timed(|| {
+        let mut bytes = 0;
+        framer.push_slice(&input, &mut |frame| {
+            if let Frame::Line(line) = frame {
+                bytes += black_box(line).len();
+            }
+        });
+        bytes
+    })
+}
+
+/// The conversion share of `mcp_binary`: decode the request, write its JSON
+/// line, read a reply line and encode it, nothing dispatched.
+fn binary_codec_alone(reply: &str, first: usize, n: usize) -> (Duration, usize) {
+    let requests: Vec<Vec<u8>> = (first..first + n)
+        .map(|id| binary::encode(&Message::from_json_line(request(id).as_bytes()).unwrap()))
+        .collect();
+    timed(|| {
+        let mut bytes = 0;
+        for bytes_in in &requests {
+            let message = binary::decode(bytes_in).unwrap();
+            bytes += black_box(message.to_json_line()).len();
+            let answer = Message::from_json_line(black_box(reply.as_bytes())).unwrap();
+            bytes += binary::encode(&answer).len();
+        }
+        bytes
+    })
+}
+
 fn mcp_lines(server: &mut Server, first: usize, n: usize) -> (Duration, usize) {
-    let lines: Vec<Vec<u8>> = (first..first + n).map(|id| request(id).into_bytes()).collect();
+    let lines: Vec<Vec<u8>> = (first..first + n)
+        .map(|id| request(id).into_bytes())
+        .collect();
     timed(|| {
         let mut bytes = 0;
         for line in &lines {
@@ -299,7 +343,11 @@ impl Row {
 }
 
 /// Warms up, then measures `RUNS` runs of `n` requests with fresh ids.
-fn measure(name: &'static str, n: usize, mut run: impl FnMut(usize, usize) -> (Duration, usize)) -> Row {
+fn measure(
+    name: &'static str,
+    n: usize,
+    mut run: impl FnMut(usize, usize) -> (Duration, usize),
+) -> Row {
     let mut next_id = 1;
     let warm = WARM_UP.min(n);
     run(next_id, warm);
@@ -328,26 +376,31 @@ fn main() {
     let mut server = mcp_server();
     let mut rmcp = rmcp_side::Session::start();
     let sample = request(0);
+    let mcp_reply = server.handle_line(sample.as_bytes()).unwrap();
     println!("request : {sample}");
-    println!("mcp     : {}", server.handle_line(sample.as_bytes()).unwrap());
+    println!("mcp     : {mcp_reply}");
     println!("rmcp    : {}", rmcp.exchange(&sample));
     println!();
 
-    let rows = [
-        measure("mcp framed (LineFramer + handle_line)", n, |first, n| {
-            mcp_framed(&mut server, first, n)
-        }),
-        measure("mcp handle_line", n, |first, n| mcp_lines(&mut server, first, n)),
-        measure("mcp handle_binary (postcard)", n, |first, n| {
-            mcp_binary(&mut server, first, n)
-        }),
-        measure("rmcp 3.11 pipelined (duplex)", n, |first, n| {
-            rmcp.pipelined(first, n)
-        }),
-        measure("rmcp 3.11 lock-step (duplex)", lock_step_n, |first, n| {
-            rmcp.lock_step(first, n)
-        }),
-    ];
+    let framed = measure("mcp framed (LineFramer + handle_line)", n, |first, n| {
+        mcp_framed(&mut server, first, n)
+    });
+    let lines = measure("mcp handle_line", n, |first, n| {
+        mcp_lines(&mut server, first, n)
+    });
+    let binary = measure("mcp handle_binary (postcard)", n, |first, n| {
+        mcp_binary(&mut server, first, n)
+    });
+    let rmcp_pipelined = measure("rmcp 3.11 pipelined (duplex)", n, |first, n| {
+        rmcp.pipelined(first, n)
+    });
+    let rmcp_lock_step = measure("rmcp 3.11 lock-step (duplex)", lock_step_n, |first, n| {
+        rmcp.lock_step(first, n)
+    });
+    let framer = measure("  of which: LineFramer alone", n, framer_alone);
+    let codec = measure("  of which: postcard<->JSON conversions", n, |first, n| {
+        binary_codec_alone(&mcp_reply, first, n)
+    });
 
     println!(
         "trivial tools/call, one core, median of {RUNS} runs after {WARM_UP} warm-up requests"
@@ -356,7 +409,7 @@ fn main() {
         "{:<40} {:>9} {:>12} {:>9} {:>12}",
         "path", "requests", "req/s", "ns/req", "min..max"
     );
-    for row in &rows {
+    let print = |row: &Row| {
         println!(
             "{:<40} {:>9} {:>12.0} {:>9.0} {:>5.2}..{:.2}M",
             row.name,
@@ -366,18 +419,25 @@ fn main() {
             row.rates[0] / 1e6,
             row.rates[row.rates.len() - 1] / 1e6,
         );
+    };
+    for row in [&framed, &lines, &binary, &rmcp_pipelined, &rmcp_lock_step] {
+        print(row);
     }
-    let framed = rows[0].median();
-    let rmcp_best = rows[3].median();
+    println!("breakdown (no dispatch):");
+    for row in [&framer, &codec] {
+        print(row);
+    }
+
+    let rmcp_best = rmcp_pipelined.median().max(rmcp_lock_step.median());
     println!();
     println!(
-        "mcp framed / rmcp pipelined: {:.1}x   mcp handle_line / rmcp pipelined: {:.1}x   handle_binary / handle_line: {:.2}",
-        framed / rmcp_best,
-        rows[1].median() / rmcp_best,
-        rows[2].median() / rows[1].median(),
+        "vs rmcp's better mode: mcp handle_line {:.1}x, mcp framed {:.1}x, mcp handle_binary {:.1}x",
+        lines.median() / rmcp_best,
+        framed.median() / rmcp_best,
+        binary.median() / rmcp_best,
     );
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-    for (name, rate) in [("handle_line", rows[1].median()), ("framed", framed)] {
+    for (name, rate) in [("handle_line", lines.median()), ("framed", framed.median())] {
         println!(
             "goals for mcp {name:<11}: >= 1,000,000 req/s per core: {:<7}  >= 10x rmcp: {}",
             verdict(rate >= 1e6),
