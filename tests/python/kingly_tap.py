@@ -53,17 +53,27 @@ async def tapped(streams):
     to_session, session_reads = anyio.create_memory_object_stream(256)
     session_writes, from_session = anyio.create_memory_object_stream(256)
 
+    # A side that has closed (the session at its exit, the transport when the
+    # server is gone) ends the pump; late messages are still recorded.
+    closed = (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream)
+
     async def pump_in():
         async with to_session:
-            async for item in read:
-                tap.received.append(_as_dict(item))
-                await to_session.send(item)
+            try:
+                async for item in read:
+                    tap.received.append(_as_dict(item))
+                    await to_session.send(item)
+            except closed:
+                pass
 
     async def pump_out():
         async with from_session:
-            async for item in from_session:
-                tap.sent.append(_as_dict(item))
-                await write.send(item)
+            try:
+                async for item in from_session:
+                    tap.sent.append(_as_dict(item))
+                    await write.send(item)
+            except closed:
+                pass
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(pump_in)
