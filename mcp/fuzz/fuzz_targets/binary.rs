@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(message) = &decoded {
         // Compared as bytes: a NaN is not equal to itself.
         let bytes = binary::encode(message);
-        assert_eq!(binary::decode(&bytes).map(|m| binary::encode(&m)), Ok(bytes));
+        assert_eq!(
+            binary::decode(&bytes).map(|m| binary::encode(&m)),
+            Ok(bytes)
+        );
         // The JSON form is one line that the JSON side accepts and writes
         // back identically.
         let line = message.to_json_line();
@@ -46,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
     match (&decoded, reply) {
         (Err(_), Some(reply)) => {
             let reply = check_binary_reply(&reply);
-            assert!(matches!(reply, Message::Error { id: None, .. }), "{reply:?}");
+            assert!(
+                matches!(reply, Message::Error { id: None, .. }),
+                "{reply:?}"
+            );
         }
         (Ok(Message::Request { id, .. }), Some(reply)) => {
             let reply = check_binary_reply(&reply);

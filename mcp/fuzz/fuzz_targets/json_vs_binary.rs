@@ -37,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(binary::decode(&bytes).as_ref(), Ok(&message));
 
     let mut binary_side = server(initialized);
-    let binary_reply = binary::handle_binary(&mut binary_side, &bytes).map(|r| check_binary_reply(&r));
+    let binary_reply =
+        binary::handle_binary(&mut binary_side, &bytes).map(|r| check_binary_reply(&r));
     assert_eq!(
         json_reply,
         binary_reply,

@@ -64,7 +64,9 @@ pub fn server(initialized: bool) -> Server {
         ToolResult::Text(format!("{} arguments", arguments.len()))
     }));
     if initialized {
-        let reply = server.handle_line(INITIALIZE).expect("initialize is answered");
+        let reply = server
+            .handle_line(INITIALIZE)
+            .expect("initialize is answered");
         assert!(check_reply(&reply).get("result").is_some(), "{reply}");
         assert!(server.handle_line(INITIALIZED).is_none());
     }
@@ -78,9 +80,11 @@ pub fn server(initialized: bool) -> Server {
 /// parsed reply.
 pub fn check_reply(line: &str) -> Value {
     assert!(!line.contains(['\n', '\r']), "reply spans lines: {line:?}");
-    let value: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {line:?}"));
-    let object = value.as_object().unwrap_or_else(|| panic!("not an object: {line}"));
+    let value: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {line:?}"));
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {line}"));
     assert_eq!(object.get("jsonrpc"), Some(&json!("2.0")), "{line}");
     match object.get("id") {
         Some(Value::String(_) | Value::Null) => {}
@@ -93,7 +97,9 @@ pub fn check_reply(line: &str) -> Value {
             assert!(error.get("code").is_some_and(|c| c.is_i64()), "{line}");
             assert!(error.get("message").is_some_and(Value::is_string), "{line}");
             assert!(
-                error.keys().all(|k| ["code", "message", "data"].contains(&k.as_str())),
+                error
+                    .keys()
+                    .all(|k| ["code", "message", "data"].contains(&k.as_str())),
                 "{line}"
             );
         }
@@ -113,9 +119,14 @@ pub fn check_reply(line: &str) -> Value {
         "{line}"
     );
     let bytes = binary::encode(&message);
-    assert_eq!(binary::decode_with(&bytes, Limits::TRUSTED).as_ref(), Ok(&message));
     assert_eq!(
-        serde_json::from_str::<Value>(&message.to_json_line()).ok().as_ref(),
+        binary::decode_with(&bytes, Limits::TRUSTED).as_ref(),
+        Ok(&message)
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&message.to_json_line())
+            .ok()
+            .as_ref(),
         Some(&value),
         "{line}"
     );
