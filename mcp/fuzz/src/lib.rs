@@ -2,7 +2,10 @@
 //! every reply must pass.
 
 use mcp::binary::{self, Limits, Message};
-use mcp::{Server, ServerInfo, Tool, ToolResult};
+use mcp::{
+    Contents, Context, LogLevel, Prompt, PromptArgument, PromptMessage, PromptResult, Resource,
+    ResourceTemplate, Role, Server, ServerInfo, Tool, ToolResult,
+};
 use serde_json::{json, Map, Value};
 
 pub const INITIALIZE: &[u8] = br#"{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}"#;
@@ -18,7 +21,7 @@ pub const DEPTH_ONLY: Limits = Limits {
 fn tool(
     name: &'static str,
     input_schema: Value,
-    run: fn(&Map<String, Value>) -> ToolResult,
+    run: fn(&Map<String, Value>, &mut dyn Context) -> ToolResult,
 ) -> Tool {
     Tool {
         name,
@@ -26,12 +29,33 @@ fn tool(
         description: "A tool for the fuzzer.",
         input_schema,
         output_schema: None,
-        handler: Box::new(move |arguments, _context| run(arguments)),
+        // The one line that follows the handler signature.
+        handler: Box::new(move |arguments, context| run(arguments, context)),
     }
 }
 
-/// A server with three tools (structured, error and text results), fresh or
-/// past the `initialize` handshake.
+/// Reports progress (rising, then once falling), logs, and checks for
+/// cancellation `n` times (at most 8).
+fn slow(arguments: &Map<String, Value>, context: &mut dyn Context) -> ToolResult {
+    let steps = arguments
+        .get("n")
+        .and_then(Value::as_u64)
+        .unwrap_or(2)
+        .min(8);
+    for step in 0..steps {
+        context.progress(step as f64, Some(steps as f64), Some("step"));
+        context.log(LogLevel::Debug, "fuzz", json!({ "step": step }));
+        if context.cancelled() {
+            return ToolResult::Error("cancelled".into());
+        }
+    }
+    context.progress(0.5, None, None);
+    ToolResult::Structured(json!({ "steps": steps }))
+}
+
+/// A server with tools (structured, error, text and a slow one that uses
+/// its context), two resources, a resource template and a prompt (both
+/// with completion), fresh or past the `initialize` handshake.
 pub fn server(initialized: bool) -> Server {
     let mut server = Server::new(ServerInfo {
         name: "fuzz",
@@ -49,7 +73,7 @@ pub fn server(initialized: bool) -> Server {
                 "a": { "type": "array", "items": { "type": "number" } }
             }
         }),
-        |arguments| ToolResult::Structured(json!({ "args": arguments })),
+        |arguments, _| ToolResult::Structured(json!({ "args": arguments })),
     ));
     server.add_tool(tool(
         "fail",
@@ -58,11 +82,78 @@ pub fn server(initialized: bool) -> Server {
             "properties": { "why": { "type": "string" } },
             "required": ["why"]
         }),
-        |_| ToolResult::Error("refused".into()),
+        |_, _| ToolResult::Error("refused".into()),
     ));
-    server.add_tool(tool("text", json!({ "type": "object" }), |arguments| {
+    server.add_tool(tool("text", json!({ "type": "object" }), |arguments, _| {
         ToolResult::Text(format!("{} arguments", arguments.len()))
     }));
+    server.add_tool(tool(
+        "slow",
+        json!({ "type": "object", "properties": { "n": { "type": "integer" } } }),
+        slow,
+    ));
+    server.add_resource(Resource {
+        uri: "kingly://fuzz/text".into(),
+        name: "text".into(),
+        title: "Text",
+        description: "A text resource.",
+        mime_type: "text/plain",
+        subscribable: true,
+        read: Box::new(|| Ok(Contents::Text("hello \u{e9}\n".into()))),
+    });
+    server.add_resource(Resource {
+        uri: "kingly://fuzz/blob".into(),
+        name: "blob".into(),
+        title: "Blob",
+        description: "A binary resource.",
+        mime_type: "application/octet-stream",
+        subscribable: false,
+        read: Box::new(|| Ok(Contents::Blob(vec![0, 1, 2, 0xff]))),
+    });
+    server.add_resource_template(ResourceTemplate {
+        uri_template: "kingly://fuzz/item/{id}",
+        name: "item",
+        title: "Item",
+        description: "Items by id.",
+        mime_type: "application/json",
+        read: Box::new(|_uri, vars| {
+            Ok(match vars.get("id").and_then(Value::as_str) {
+                Some("none") => None,
+                Some("fail") => return Err("refused".into()),
+                id => Some(Contents::Text(json!({ "id": id }).to_string())),
+            })
+        }),
+        complete: Some(Box::new(|_name, prefix| {
+            ["1", "2", "none", "fail"]
+                .iter()
+                .filter(|v| v.starts_with(prefix))
+                .map(|v| v.to_string())
+                .collect()
+        })),
+    });
+    server.add_prompt(Prompt {
+        name: "greet",
+        title: "Greet",
+        description: "Says hello.",
+        arguments: vec![PromptArgument {
+            name: "who",
+            description: "Whom to greet.",
+            required: true,
+        }],
+        get: Box::new(
+            |arguments| match arguments.get("who").and_then(Value::as_str) {
+                Some("fail") => Err("refused".into()),
+                who => Ok(PromptResult {
+                    description: None,
+                    messages: vec![PromptMessage {
+                        role: Role::User,
+                        text: format!("hello {}", who.unwrap_or("?")),
+                    }],
+                }),
+            },
+        ),
+        complete: Some(Box::new(|_name, prefix| vec![format!("{prefix}x")])),
+    });
     if initialized {
         let reply = server
             .handle_line(INITIALIZE)
@@ -129,6 +220,31 @@ pub fn check_reply(line: &str) -> Value {
             .as_ref(),
         Some(&value),
         "{line}"
+    );
+    value
+}
+
+/// A line the server sends unprompted: one JSON-RPC notification (a
+/// `method` string, no `id`, `params` an object if present) on one line.
+pub fn check_notification(line: &str) -> Value {
+    assert!(
+        !line.contains(['\n', '\r']),
+        "notification spans lines: {line:?}"
+    );
+    let value: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("notification is not JSON ({e}): {line:?}"));
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {line}"));
+    assert_eq!(object.get("jsonrpc"), Some(&json!("2.0")), "{line}");
+    assert!(object.get("method").is_some_and(Value::is_string), "{line}");
+    assert!(object.get("id").is_none(), "{line}");
+    assert!(object.get("params").is_none_or(Value::is_object), "{line}");
+    assert!(
+        object
+            .keys()
+            .all(|k| ["jsonrpc", "method", "params"].contains(&k.as_str())),
+        "extra members: {line}"
     );
     value
 }
