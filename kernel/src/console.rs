@@ -25,10 +25,10 @@ static RX: Mutex<heapless::Deque<u8, RX_CAPACITY>> = Mutex::new(heapless::Deque:
 /// Whether the last byte written was a newline (or nothing was written).
 static AT_LINE_START: AtomicBool = AtomicBool::new(true);
 
-pub static BYTES_IN: AtomicU64 = AtomicU64::new(0);
-pub static BYTES_OUT: AtomicU64 = AtomicU64::new(0);
+static BYTES_IN: AtomicU64 = AtomicU64::new(0);
+static BYTES_OUT: AtomicU64 = AtomicU64::new(0);
 /// Bytes lost because the PL011's FIFO overran.
-pub static RX_DROPPED: AtomicU64 = AtomicU64::new(0);
+static RX_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 static BAUD: AtomicU64 = AtomicU64::new(0);
 /// Whether the receive interrupt is masked because the ring is full.
@@ -77,6 +77,15 @@ fn uart_for_emergency() -> &'static Pl011 {
             crate::cmdline::DEFAULT_BAUD,
         )
     })
+}
+
+/// (bytes received, bytes sent, received bytes lost to FIFO overruns).
+pub fn counters() -> (u64, u64, u64) {
+    (
+        BYTES_IN.load(Ordering::Relaxed),
+        BYTES_OUT.load(Ordering::Relaxed),
+        RX_DROPPED.load(Ordering::Relaxed),
+    )
 }
 
 pub fn baud() -> u64 {

@@ -33,7 +33,12 @@ struct Ring {
     dropped: u64,
 }
 
-static LOG: Mutex<Ring> = Mutex::new(Ring { records: VecDeque::new(), bytes: 0, last_seq: 0, dropped: 0 });
+static LOG: Mutex<Ring> = Mutex::new(Ring {
+    records: VecDeque::new(),
+    bytes: 0,
+    last_seq: 0,
+    dropped: 0,
+});
 
 /// Appends a record. Needs the heap; called only after `heap::init`.
 pub fn log(level: LogLevel, args: fmt::Arguments) {
@@ -53,9 +58,16 @@ pub fn log(level: LogLevel, args: fmt::Arguments) {
     ring.last_seq += 1;
     let seq = ring.last_seq;
     ring.bytes += message.len();
-    ring.records.push_back(Record { seq, uptime_ms, level, message });
+    ring.records.push_back(Record {
+        seq,
+        uptime_ms,
+        level,
+        message,
+    });
     while ring.bytes > CAPACITY_BYTES {
-        let Some(old) = ring.records.pop_front() else { break };
+        let Some(old) = ring.records.pop_front() else {
+            break;
+        };
         ring.bytes -= old.message.len();
         ring.dropped += 1;
     }
@@ -76,7 +88,12 @@ pub fn last_seq() -> u64 {
 
 /// Records newer than `seq`, oldest first.
 pub fn after(seq: u64) -> VecDeque<Record> {
-    LOG.lock().records.iter().filter(|r| r.seq > seq).cloned().collect()
+    LOG.lock()
+        .records
+        .iter()
+        .filter(|r| r.seq > seq)
+        .cloned()
+        .collect()
 }
 
 /// The log as text, one record a line, at `min` level and above:
@@ -85,7 +102,11 @@ pub fn render(min: LogLevel) -> String {
     let ring = LOG.lock();
     let mut out = String::new();
     if ring.dropped > 0 {
-        let _ = writeln!(out, "[         ] notice     {} older records dropped", ring.dropped);
+        let _ = writeln!(
+            out,
+            "[         ] notice     {} older records dropped",
+            ring.dropped
+        );
     }
     for r in ring.records.iter().filter(|r| r.level >= min) {
         let _ = writeln!(

@@ -28,14 +28,14 @@ mod exceptions;
 mod heap;
 mod irq;
 mod klog;
-mod metrics;
 mod memtest;
+mod metrics;
 mod mmu;
 mod panic;
 mod report;
 mod server;
-mod smp;
 mod services;
+mod smp;
 mod transport;
 
 core::arch::global_asm!(include_str!("arch/boot.s"));
@@ -67,9 +67,18 @@ pub extern "C" fn kernel_main() -> ! {
 
 /// What the boot found, for `kingly://log`.
 fn log_boot(facts: &board::Facts) {
-    klog!(Info, "Kingly OS {} booted at EL{}", services::KERNEL_VERSION, cpu::exception_level());
+    klog!(
+        Info,
+        "Kingly OS {} booted at EL{}",
+        services::KERNEL_VERSION,
+        cpu::exception_level()
+    );
     match facts.board_revision {
-        Some(rev) => klog!(Info, "board revision {rev:#x}, {} MiB RAM", facts.ram_bytes >> 20),
+        Some(rev) => klog!(
+            Info,
+            "board revision {rev:#x}, {} MiB RAM",
+            facts.ram_bytes >> 20
+        ),
         None => klog!(Warning, "the firmware did not report a board revision"),
     }
     klog!(
@@ -80,12 +89,20 @@ fn log_boot(facts: &board::Facts) {
         heap::usage().0 >> 10,
         heap::usage().1 >> 20
     );
-    klog!(Info, "UART0 at {} baud from a {} Hz clock", console::baud(), facts.uart_clock_hz);
+    klog!(
+        Info,
+        "UART0 at {} baud from a {} Hz clock",
+        console::baud(),
+        facts.uart_clock_hz
+    );
     let online = smp::online_mask();
     if online == (1 << smp::CORES) - 1 {
         klog!(Info, "cores online: {}", online.count_ones());
     } else {
-        klog!(Error, "cores online mask {online:#06b}: a secondary core did not start");
+        klog!(
+            Error,
+            "cores online mask {online:#06b}: a secondary core did not start"
+        );
     }
     if !facts.cmdline.is_empty() {
         klog!(Info, "command line: {}", facts.cmdline);

@@ -29,7 +29,8 @@ pub enum MemTestError {
 
 fn pattern(addr: usize, pass: u32, inverted: bool) -> u64 {
     // Mix address and pass so neighbouring words and passes differ.
-    let v = (addr as u64).rotate_left(pass % 64) ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(u64::from(pass) + 1);
+    let v = (addr as u64).rotate_left(pass % 64)
+        ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(u64::from(pass) + 1);
     if inverted {
         !v
     } else {
@@ -40,16 +41,26 @@ fn pattern(addr: usize, pass: u32, inverted: bool) -> u64 {
 /// Tests `bytes` (rounded down to whole words) for `passes` passes.
 /// `on_chunk(done, total)` is called after every chunk; returning `false`
 /// stops the test.
-pub fn run(bytes: usize, passes: u32, mut on_chunk: impl FnMut(u64, u64) -> bool) -> Result<Outcome, MemTestError> {
+pub fn run(
+    bytes: usize,
+    passes: u32,
+    mut on_chunk: impl FnMut(u64, u64) -> bool,
+) -> Result<Outcome, MemTestError> {
     let words = bytes / 8;
     let mut buf: Vec<u64> = Vec::new();
-    buf.try_reserve_exact(words).map_err(|_| MemTestError::OutOfMemory)?;
+    buf.try_reserve_exact(words)
+        .map_err(|_| MemTestError::OutOfMemory)?;
     buf.resize(words, 0);
     let chunks_per_sweep = words.div_ceil(CHUNK_WORDS) as u64;
     // Two sweeps (write, verify) for each of two patterns per pass.
     let total = chunks_per_sweep * 4 * u64::from(passes);
     let mut done = 0;
-    let mut outcome = Outcome { bytes: words * 8, passes_done: 0, errors: 0, first_error: None };
+    let mut outcome = Outcome {
+        bytes: words * 8,
+        passes_done: 0,
+        errors: 0,
+        first_error: None,
+    };
     for pass in 0..passes {
         for inverted in [false, true] {
             for chunk in buf.chunks_mut(CHUNK_WORDS) {

@@ -2,8 +2,7 @@
 //! publishes after every frame, since resource readers run inside the
 //! server and cannot borrow it) plus what only the kernel sees.
 
-use crate::services::resources::uart_bytes;
-use crate::klog;
+use crate::{console, klog};
 use mcp::metrics::Metrics;
 use rpi4::generic_timer;
 use serde_json::{json, Value};
@@ -22,8 +21,11 @@ pub fn publish(server: &Metrics) -> bool {
 }
 
 pub fn to_json() -> Value {
-    let server = SNAPSHOT.lock().as_ref().map_or(Value::Null, Metrics::to_json);
-    let (bytes_in, bytes_out, rx_lost) = uart_bytes();
+    let server = SNAPSHOT
+        .lock()
+        .as_ref()
+        .map_or(Value::Null, Metrics::to_json);
+    let (bytes_in, bytes_out, rx_lost) = console::counters();
     let (log_records, log_dropped) = klog::counts();
     let freq = generic_timer::frequency_hz();
     json!({

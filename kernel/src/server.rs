@@ -39,7 +39,9 @@ pub fn run(mut server: Server) -> ! {
             server.resource_updated(LOG_URI, &mut transport);
         }
         let now_ms = generic_timer::ticks_to_ms(generic_timer::ticks(), freq);
-        if metrics_changed && now_ms.saturating_sub(metrics_notified_at) >= METRICS_UPDATE_INTERVAL_MS {
+        if metrics_changed
+            && now_ms.saturating_sub(metrics_notified_at) >= METRICS_UPDATE_INTERVAL_MS
+        {
             metrics_notified_at = now_ms;
             metrics_changed = false;
             server.resource_updated(METRICS_URI, &mut transport);

@@ -16,7 +16,12 @@ pub struct UartTransport {
 
 impl UartTransport {
     pub const fn new() -> Self {
-        Self { framer: LineFramer::new(), chunk: [0; CHUNK], pos: 0, len: 0 }
+        Self {
+            framer: LineFramer::new(),
+            chunk: [0; CHUNK],
+            pos: 0,
+            len: 0,
+        }
     }
 
     /// The next frame from the client, if its last byte has arrived.
@@ -46,7 +51,6 @@ impl UartTransport {
             console::wait_for_input();
         }
     }
-
 }
 
 impl mcp::Transport for UartTransport {

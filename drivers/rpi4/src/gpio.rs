@@ -73,9 +73,8 @@ impl Gpio {
     /// and only one `Gpio` may exist.
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
-        Self {
-            regs: unsafe { Mmio::new(base) },
-        }
+        let regs = unsafe { Mmio::new(base) };
+        Self { regs }
     }
 
     pub fn set_function(&mut self, pin: u32, function: Function) -> Result<(), NoSuchPin> {

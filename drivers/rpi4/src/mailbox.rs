@@ -129,8 +129,9 @@ impl Mailbox {
     /// low gigabyte, where the kernel image and its statics are).
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
+        let regs = unsafe { Mmio::new(base) };
         Self {
-            regs: unsafe { Mmio::new(base) },
+            regs,
             buffer: Buffer([0; BUFFER_WORDS]),
         }
     }

@@ -134,9 +134,8 @@ impl Pl011 {
     /// [`crate::board::UART0_BASE`]), and only one `Pl011` may exist for it.
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
-        Self {
-            regs: unsafe { Mmio::new(base) },
-        }
+        let regs = unsafe { Mmio::new(base) };
+        Self { regs }
     }
 
     /// Programs 8N1 at `baud`, unmasks the receive interrupts (FIFO level and

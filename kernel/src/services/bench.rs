@@ -11,25 +11,33 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use mcp::binary;
 use mcp::{Context, Server, ServerInfo, Tool, ToolResult};
-use serde_json::Map;
 use rpi4::generic_timer;
+use serde_json::Map;
 use serde_json::{json, Value};
 
 /// The request every dispatch measurement sends: a trivial `tools/call`.
-pub const TRIVIAL_CALL: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
+pub const TRIVIAL_CALL: &[u8] =
+    br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
 
 /// A private server with one trivial tool, so the measurement exercises the
 /// same parse + dispatch + serialize path as UART requests without touching
 /// the live session.
 fn bench_server() -> Server {
-    let mut server = Server::new(ServerInfo { name: "bench", title: "bench", version: "0", instructions: None });
+    let mut server = Server::new(ServerInfo {
+        name: "bench",
+        title: "bench",
+        version: "0",
+        instructions: None,
+    });
     server.add_tool(Tool {
         name: "echo",
         title: "Echo",
         description: "Returns a constant.",
         input_schema: json!({"type": "object"}),
         output_schema: None,
-        handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| ToolResult::Structured(json!({"ok": true}))),
+        handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| {
+            ToolResult::Structured(json!({"ok": true}))
+        }),
     });
     // A handshake-era session, as a client would have set up.
     server.handle_line(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#);
@@ -66,9 +74,13 @@ impl Measurement {
 pub fn json_dispatch(iterations: u32) -> Result<Measurement, String> {
     let mut server = bench_server();
     for _ in 0..8 {
-        let reply = server.handle_line(TRIVIAL_CALL).ok_or("the trivial call got no reply")?;
+        let reply = server
+            .handle_line(TRIVIAL_CALL)
+            .ok_or("the trivial call got no reply")?;
         if !reply.contains("\"ok\":true") {
-            return Err(alloc::format!("unexpected reply to the trivial call: {reply}"));
+            return Err(alloc::format!(
+                "unexpected reply to the trivial call: {reply}"
+            ));
         }
     }
     let start = generic_timer::ticks();
@@ -76,7 +88,11 @@ pub fn json_dispatch(iterations: u32) -> Result<Measurement, String> {
         core::hint::black_box(server.handle_line(core::hint::black_box(TRIVIAL_CALL)));
     }
     let ticks = generic_timer::ticks() - start;
-    Ok(Measurement { iterations, ticks, cntfrq_hz: generic_timer::frequency_hz() })
+    Ok(Measurement {
+        iterations,
+        ticks,
+        cntfrq_hz: generic_timer::frequency_hz(),
+    })
 }
 
 /// The same measurement for the postcard form (`mcp::binary`), the encoding
@@ -87,16 +103,28 @@ pub fn postcard_dispatch(iterations: u32) -> Result<Measurement, String> {
         .map(|m| binary::encode(&m))
         .map_err(|e| alloc::format!("cannot encode the trivial call: {e:?}"))?;
     for _ in 0..8 {
-        let reply = binary::handle_binary(&mut server, &request).ok_or("the trivial call got no reply")?;
-        let line = binary::decode(&reply).map_err(|e| alloc::format!("undecodable reply: {e:?}"))?.to_json_line();
+        let reply =
+            binary::handle_binary(&mut server, &request).ok_or("the trivial call got no reply")?;
+        let line = binary::decode(&reply)
+            .map_err(|e| alloc::format!("undecodable reply: {e:?}"))?
+            .to_json_line();
         if !line.contains("\"ok\":true") {
-            return Err(alloc::format!("unexpected reply to the trivial call: {line}"));
+            return Err(alloc::format!(
+                "unexpected reply to the trivial call: {line}"
+            ));
         }
     }
     let start = generic_timer::ticks();
     for _ in 0..iterations {
-        core::hint::black_box(binary::handle_binary(&mut server, core::hint::black_box(&request)));
+        core::hint::black_box(binary::handle_binary(
+            &mut server,
+            core::hint::black_box(&request),
+        ));
     }
     let ticks = generic_timer::ticks() - start;
-    Ok(Measurement { iterations, ticks, cntfrq_hz: generic_timer::frequency_hz() })
+    Ok(Measurement {
+        iterations,
+        ticks,
+        cntfrq_hz: generic_timer::frequency_hz(),
+    })
 }

@@ -29,7 +29,10 @@ fn board_report() -> Prompt {
         get: Box::new(|args: &Map<String, Value>| {
             let focus = args.get("focus").and_then(Value::as_str).unwrap_or("all");
             if !FOCUS.contains(&focus) {
-                return Err(format!("unknown focus \"{focus}\" (one of {})", FOCUS.join(", ")));
+                return Err(format!(
+                    "unknown focus \"{focus}\" (one of {})",
+                    FOCUS.join(", ")
+                ));
             }
             let facts = sys_info_now();
             let text = format!(
@@ -40,14 +43,21 @@ fn board_report() -> Prompt {
             );
             Ok(PromptResult {
                 description: Some(format!("Board report ({focus})")),
-                messages: vec![PromptMessage { role: Role::User, text }],
+                messages: vec![PromptMessage {
+                    role: Role::User,
+                    text,
+                }],
             })
         }),
         complete: Some(Box::new(|arg: &str, prefix: &str| {
             if arg != "focus" {
                 return Vec::new();
             }
-            FOCUS.iter().filter(|f| f.starts_with(prefix)).map(|f| String::from(*f)).collect()
+            FOCUS
+                .iter()
+                .filter(|f| f.starts_with(prefix))
+                .map(|f| String::from(*f))
+                .collect()
         })),
     }
 }

@@ -8,7 +8,7 @@
 //!   uptime (subscribable: updated at most once a second while they change).
 
 use super::tools::sys_info_now;
-use crate::{console, klog, metrics};
+use crate::{klog, metrics};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -36,7 +36,8 @@ pub fn all() -> Vec<Resource> {
             uri: BOARD_URI.to_string(),
             name: "board".to_string(),
             title: "Board facts",
-            description: "Board revision, memory, cores, clocks, temperature, heap: what sys_info reports.",
+            description:
+                "Board revision, memory, cores, clocks, temperature, heap: what sys_info reports.",
             mime_type: "application/json",
             subscribable: false,
             read: Box::new(|| Ok(Contents::Text(sys_info_now().to_string()))),
@@ -45,7 +46,8 @@ pub fn all() -> Vec<Resource> {
             uri: METRICS_URI.to_string(),
             name: "metrics".to_string(),
             title: "MCP and UART counters",
-            description: "Requests served, notifications, errors by JSON-RPC code, bytes in/out on UART0, \
+            description:
+                "Requests served, notifications, errors by JSON-RPC code, bytes in/out on UART0, \
                           receive bytes lost, kernel log records, uptime.",
             mime_type: "application/json",
             subscribable: true,
@@ -64,10 +66,15 @@ pub fn log_by_level() -> ResourceTemplate {
                       (debug, info, notice, warning, error, critical, alert, emergency).",
         mime_type: "text/plain",
         read: Box::new(|_uri: &str, vars: &Map<String, Value>| {
-            let name = vars.get("level").and_then(Value::as_str).unwrap_or_default();
+            let name = vars
+                .get("level")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             Ok(LogLevel::parse(name).map(|level| Contents::Text(klog::render(level))))
         }),
-        complete: Some(Box::new(|var: &str, prefix: &str| complete_level(var, prefix))),
+        complete: Some(Box::new(|var: &str, prefix: &str| {
+            complete_level(var, prefix)
+        })),
     }
 }
 
@@ -75,12 +82,10 @@ fn complete_level(var: &str, prefix: &str) -> Vec<String> {
     if var != "level" {
         return Vec::new();
     }
-    LogLevel::ALL.iter().map(|l| l.as_str()).filter(|n| n.starts_with(prefix)).map(String::from).collect()
-}
-
-/// Bytes moved on UART0, for the metrics (re-exported so `metrics` reads
-/// one place).
-pub fn uart_bytes() -> (u64, u64, u64) {
-    use core::sync::atomic::Ordering::Relaxed;
-    (console::BYTES_IN.load(Relaxed), console::BYTES_OUT.load(Relaxed), console::RX_DROPPED.load(Relaxed))
+    LogLevel::ALL
+        .iter()
+        .map(|l| l.as_str())
+        .filter(|n| n.starts_with(prefix))
+        .map(String::from)
+        .collect()
 }
