@@ -309,12 +309,20 @@ pub fn str_of(text: &str) -> Option<Cow<'_, str>> {
 /// `text` is the id's JSON text, already known to be valid JSON.
 /// A string id must also decode: `"\udddd"` (an unpaired surrogate) is
 /// valid JSON text but no string, so it could neither be compared nor
-/// echoed to clients that decode it.
+/// echoed to clients that decode it. `-0` is refused like `1.0`: Rust
+/// parses it as the integer 0, but serde_json (and so most clients) reads it
+/// as the float -0.0, and echoing it would hand them a fractional id
+/// ([`crate::binary`] has no `-0` integer either).
 pub(crate) fn is_valid_id(text: &str) -> bool {
     if text.starts_with('"') {
         return scan::plain_str(text).is_some() || serde_json::from_str::<String>(text).is_ok();
     }
-    text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
+    is_integer_text(text)
+}
+
+/// An integer from `i64::MIN` to `u64::MAX` written without a sign on zero.
+fn is_integer_text(text: &str) -> bool {
+    text != "-0" && (text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok())
 }
 
 /// True when `bytes` nest arrays/objects deeper than `max`. A linear scan run
@@ -378,12 +386,15 @@ pub enum RequestId {
 }
 
 impl RequestId {
-    /// From an id's JSON text; `None` unless it is a string or an integer.
+    /// From an id's JSON text; `None` unless it is a string or an integer
+    /// (`-0` is neither, see [`is_valid_id`]).
     pub fn from_raw(text: &str) -> Option<RequestId> {
         if text.starts_with('"') {
             serde_json::from_str::<String>(text)
                 .ok()
                 .map(RequestId::Str)
+        } else if text == "-0" {
+            None
         } else if let Ok(n) = text.parse::<i64>() {
             Some(RequestId::Int(n.into()))
         } else {
@@ -594,6 +605,10 @@ mod tests {
             (r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#, Value::Null),
             (r#"{"jsonrpc":"2.0","id":1e3,"method":"ping"}"#, Value::Null),
             (r#"{"jsonrpc":"2.0","id":1.0,"method":"ping"}"#, Value::Null),
+            // Found by cargo-fuzz: `-0` parses as an i64 but serde_json
+            // clients read it back as the float -0.0.
+            (r#"{"jsonrpc":"2.0","id":-0,"method":"ping"}"#, Value::Null),
+            (r#"{"jsonrpc":"2.0","id":-0.0,"method":"ping"}"#, Value::Null),
             (
                 r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"ping"}"#,
                 Value::Null,
@@ -614,6 +629,21 @@ mod tests {
             assert_eq!(r.error.code, code::INVALID_REQUEST, "{line}");
             assert_eq!(&r.id, id, "{line}");
         }
+    }
+
+    #[test]
+    fn minus_zero_is_no_id() {
+        for text in ["-0", "-0.0", "-0e0", "1.0"] {
+            assert!(!is_valid_id(text), "{text}");
+            assert_eq!(RequestId::from_raw(text), None, "{text}");
+        }
+        for text in ["0", "-1", "10", "-9223372036854775808", "18446744073709551615"] {
+            assert!(is_valid_id(text), "{text}");
+            assert!(RequestId::from_raw(text).is_some(), "{text}");
+        }
+        let r = rejected(r#"{"jsonrpc":"2.0","id":-0,"method":"tools/call"}"#);
+        assert_eq!(r.error.code, code::INVALID_REQUEST);
+        assert_eq!(r.id, Value::Null);
     }
 
     #[test]
