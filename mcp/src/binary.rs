@@ -50,8 +50,9 @@
 //! non-finite `F64` has no JSON form and is written as `null`. Floats are
 //! exact in the postcard form and written as the shortest text that reads
 //! back as the same `f64`; reading JSON text is as exact as serde_json's
-//! float parser, which rounds correctly only with its `float_roundtrip`
-//! feature (without it, rare long mantissas can land one ULP off).
+//! float parser, which the workspace builds with its `float_roundtrip`
+//! feature so that it rounds correctly (without it, rare long mantissas land
+//! one ULP off).
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
