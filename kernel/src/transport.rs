@@ -28,10 +28,10 @@ impl UartTransport {
     pub fn poll(&mut self) -> Option<Frame> {
         loop {
             while self.pos < self.len {
-                let byte = self.chunk[self.pos];
-                self.pos += 1;
-                if let Some(frame) = self.framer.push(byte) {
-                    return Some(frame);
+                let (used, frame) = self.framer.feed(&self.chunk[self.pos..self.len]);
+                self.pos += used;
+                if frame.is_some() {
+                    return frame;
                 }
             }
             self.len = console::try_read(&mut self.chunk);
