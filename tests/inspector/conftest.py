@@ -1,3 +1,3 @@
-"""The fixtures and hooks are the SDK suites' (tests/python/kingly_fixtures.py)."""
+"""The fixtures are the SDK suites' (tests/python/kingly_fixtures.py)."""
 
 from kingly_fixtures import *  # noqa: F401,F403

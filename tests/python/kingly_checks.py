@@ -6,9 +6,7 @@ attributes) suites share one definition of "correct".
 """
 
 import json
-import os
 
-FULL_SURFACE = "full_surface"
 MIB = 1 << 20
 
 BOARD_REVISION = "0xb03115"
@@ -22,10 +20,6 @@ SESSION_TIMEOUT = 150.0  # a whole test, boot included
 READ_TIMEOUT = 60.0  # one response
 CANCEL_CALL = {"bytes": 256 * MIB, "passes": 4}  # several seconds in QEMU: cancelled mid-way
 PROGRESS_CALL = {"bytes": 16 * MIB, "passes": 1}
-
-
-def full_surface_enabled():
-    return os.environ.get("KINGLY_FULL_SURFACE", "") == "1"
 
 
 def plain(model):

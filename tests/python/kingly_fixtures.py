@@ -5,11 +5,6 @@ Each test boots its own `kingly qemu` on a private copy of an SD image built
 once per run (QEMU locks the image it boots, so two servers never share one).
 The SDK's stdio_client starts the server and, on exit, closes its stdin,
 waits, then kills it: QEMU always ends with the test.
-
-Checks marked `full_surface` need kernel features that are still being
-written (mem_test, resources, prompts, completion, the 2026-07-28 era). They
-run only with KINGLY_FULL_SURFACE=1; otherwise they are deselected, pytest
-counts them as "deselected" and the summary lists them by name.
 """
 
 import os
@@ -19,35 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kingly_checks import FULL_SURFACE, full_surface_enabled
-
 KINGLY = os.environ.get("KINGLY_BIN", "")
 IMAGE_BUILD_TIMEOUT = 900
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "full_surface: see pytest.ini")
-    config._kingly_deselected = []
-
-
-def pytest_collection_modifyitems(config, items):
-    if full_surface_enabled():
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker(FULL_SURFACE) else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-        config._kingly_deselected = [item.nodeid for item in drop]
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    dropped = getattr(config, "_kingly_deselected", [])
-    if dropped:
-        terminalreporter.section("not run: need the full kernel surface (KINGLY_FULL_SURFACE=1)")
-        for nodeid in dropped:
-            terminalreporter.write_line(nodeid)
 
 
 @pytest.fixture(scope="session")

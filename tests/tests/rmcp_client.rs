@@ -12,10 +12,6 @@
 //! - A wiretap transport ([`Tapped`]) keeps every message the server sent, so
 //!   a test can tell that a cancelled request never got its response (rmcp
 //!   drops responses nobody waits for).
-//!
-//! Tests marked `#[ignore = "full surface: ..."]` need kernel features that
-//! are still being written; `scripts/test` runs them with `--ignored` when
-//! `KINGLY_FULL_SURFACE=1`.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -323,7 +319,7 @@ fn assert_log_has_booted(text: &str) {
     );
 }
 
-// --- today's surface -------------------------------------------------------------
+// --- handshake, tools, sys_info ----------------------------------------------------
 
 #[test]
 fn legacy_handshake_names_the_server() {
@@ -375,7 +371,7 @@ fn call_sys_info() {
 #[test]
 fn auto_mode_probes_discover_then_calls_sys_info() {
     // rmcp's Auto lifecycle sends `server/discover` and falls back to
-    // `initialize` when the server answers -32601 (today's kernel).
+    // `initialize` when the server answers -32601.
     run(auto(), |conn| async move {
         let version = conn.protocol_version();
         assert!(
@@ -405,7 +401,6 @@ fn unknown_tool_is_an_error_not_a_hang() {
 // --- the 2026-07-28 era ------------------------------------------------------------
 
 #[test]
-#[ignore = "full surface: server/discover (2026-07-28)"]
 fn auto_mode_negotiates_2026_07_28() {
     run(auto(), |conn| async move {
         let version = conn.protocol_version();
@@ -420,7 +415,6 @@ fn auto_mode_negotiates_2026_07_28() {
 // --- mem_test: progress and cancellation -------------------------------------------
 
 #[test]
-#[ignore = "full surface: mem_test"]
 fn mem_test_reports_progress() {
     run(legacy(), |conn| async move {
         let params = CallToolRequestParams::new("mem_test").with_arguments(
@@ -490,7 +484,6 @@ fn mem_test_reports_progress() {
 }
 
 #[test]
-#[ignore = "full surface: mem_test"]
 fn cancel_mem_test_then_keep_serving() {
     run(legacy(), |conn| async move {
         let params = CallToolRequestParams::new("mem_test").with_arguments(
@@ -551,7 +544,6 @@ fn cancel_mem_test_then_keep_serving() {
 // --- resources ---------------------------------------------------------------------
 
 #[test]
-#[ignore = "full surface: resources"]
 fn list_resources() {
     run(legacy(), |conn| async move {
         let subscribe = conn
@@ -583,7 +575,6 @@ fn list_resources() {
 }
 
 #[test]
-#[ignore = "full surface: resources"]
 fn read_log() {
     run(legacy(), |conn| async move {
         let (mime, text) = resource_text(&read(&conn, "kingly://log").await, "kingly://log");
@@ -594,7 +585,6 @@ fn read_log() {
 }
 
 #[test]
-#[ignore = "full surface: resources"]
 fn read_board_and_metrics() {
     run(legacy(), |conn| async move {
         let (mime, text) = resource_text(&read(&conn, "kingly://board").await, "kingly://board");
@@ -612,7 +602,6 @@ fn read_board_and_metrics() {
 }
 
 #[test]
-#[ignore = "full surface: resource templates and completion"]
 fn log_template_and_level_completion() {
     run(legacy(), |conn| async move {
         let templates = conn
@@ -644,7 +633,6 @@ fn log_template_and_level_completion() {
 }
 
 #[test]
-#[ignore = "full surface: resource subscriptions"]
 #[allow(deprecated)] // resources/subscribe is legacy-only in rmcp 3.11, and this is a legacy session
 fn subscribe_metrics_gets_updates() {
     run(legacy(), |conn| async move {
@@ -681,7 +669,6 @@ fn subscribe_metrics_gets_updates() {
 // --- prompts -----------------------------------------------------------------------
 
 #[test]
-#[ignore = "full surface: prompts"]
 fn get_board_report_prompt() {
     run(legacy(), |conn| async move {
         let prompts = conn.client.list_all_prompts().await.expect("prompts/list");
@@ -717,7 +704,6 @@ fn get_board_report_prompt() {
 }
 
 #[test]
-#[ignore = "full surface: prompts"]
 fn explain_fault_prompt_needs_a_report() {
     run(legacy(), |conn| async move {
         let report = "synchronous exception at ELR 0x80abc, ESR 0x96000045 (data abort)";

@@ -24,7 +24,6 @@ from pydantic import AnyUrl
 
 from kingly_checks import (
     CANCEL_CALL,
-    FULL_SURFACE,
     LEGACY_VERSIONS,
     MIB,
     PROGRESS_CALL,
@@ -49,8 +48,6 @@ from kingly_checks import (
     text_of_resource,
 )
 from kingly_tap import tapped
-
-full_surface = getattr(pytest.mark, FULL_SURFACE)
 
 
 @dataclass
@@ -91,7 +88,7 @@ def run(server_cmd, errlog, body):
     return asyncio.run(asyncio.wait_for(main(), timeout=SESSION_TIMEOUT))
 
 
-# --- today's surface ---------------------------------------------------------
+# --- handshake, tools, sys_info ------------------------------------------------
 
 
 def test_initialize_handshake(server_cmd, errlog):
@@ -145,7 +142,6 @@ def test_unknown_tool_is_an_error_not_a_hang(server_cmd, errlog):
 # --- mem_test: progress and cancellation --------------------------------------
 
 
-@full_surface
 def test_list_tools_has_mem_test(server_cmd, errlog):
     async def body(c):
         return plain(await c.session.list_tools())
@@ -155,7 +151,6 @@ def test_list_tools_has_mem_test(server_cmd, errlog):
     check_mem_test_tool(by_name["mem_test"])
 
 
-@full_surface
 def test_mem_test_reports_progress(server_cmd, errlog):
     updates = []
 
@@ -173,7 +168,6 @@ def test_mem_test_reports_progress(server_cmd, errlog):
     check_progress(updates, PROGRESS_CALL["bytes"])
 
 
-@full_surface
 def test_mem_test_default_arguments(server_cmd, errlog):
     async def body(c):
         await c.session.list_tools()
@@ -182,7 +176,6 @@ def test_mem_test_default_arguments(server_cmd, errlog):
     check_mem_test_result(run(server_cmd, errlog, body), 16 * MIB, 1)
 
 
-@full_surface
 def test_mem_test_out_of_range_is_rejected(server_cmd, errlog):
     async def body(c):
         try:
@@ -194,7 +187,6 @@ def test_mem_test_out_of_range_is_rejected(server_cmd, errlog):
     assert isinstance(outcome, str) or outcome.get("isError") is True, outcome
 
 
-@full_surface
 def test_cancel_mem_test_then_keep_serving(server_cmd, errlog):
     updates = []
 
@@ -243,7 +235,6 @@ def test_cancel_mem_test_then_keep_serving(server_cmd, errlog):
 # --- resources -----------------------------------------------------------------
 
 
-@full_surface
 def test_list_resources(server_cmd, errlog):
     async def body(c):
         return c.init, plain(await c.session.list_resources())
@@ -253,7 +244,6 @@ def test_list_resources(server_cmd, errlog):
     check_resources_list(listed["resources"])
 
 
-@full_surface
 def test_read_log(server_cmd, errlog):
     async def body(c):
         return plain(await c.session.read_resource(AnyUrl("kingly://log")))
@@ -261,7 +251,6 @@ def test_read_log(server_cmd, errlog):
     check_log_text(text_of_resource(run(server_cmd, errlog, body), "kingly://log", "text/plain"))
 
 
-@full_surface
 def test_read_board_matches_sys_info(server_cmd, errlog):
     async def body(c):
         board = plain(await c.session.read_resource(AnyUrl("kingly://board")))
@@ -273,7 +262,6 @@ def test_read_board_matches_sys_info(server_cmd, errlog):
     assert facts["board_serial"] == info["structuredContent"]["board_serial"]
 
 
-@full_surface
 def test_read_metrics(server_cmd, errlog):
     async def body(c):
         return plain(await c.session.read_resource(AnyUrl("kingly://metrics")))
@@ -283,7 +271,6 @@ def test_read_metrics(server_cmd, errlog):
     )
 
 
-@full_surface
 def test_log_template_and_level_completion(server_cmd, errlog):
     async def body(c):
         templates = plain(await c.session.list_resource_templates())
@@ -302,7 +289,6 @@ def test_log_template_and_level_completion(server_cmd, errlog):
     check_log_text(text_of_resource(at_info, "kingly://log/info", "text/plain"))
 
 
-@full_surface
 def test_subscribe_metrics_gets_updates(server_cmd, errlog):
     async def body(c):
         await c.session.subscribe_resource(AnyUrl("kingly://metrics"))
@@ -326,7 +312,6 @@ def test_subscribe_metrics_gets_updates(server_cmd, errlog):
 # --- prompts -------------------------------------------------------------------
 
 
-@full_surface
 def test_list_prompts(server_cmd, errlog):
     async def body(c):
         return plain(await c.session.list_prompts())
@@ -334,7 +319,6 @@ def test_list_prompts(server_cmd, errlog):
     check_prompts_list(run(server_cmd, errlog, body)["prompts"])
 
 
-@full_surface
 def test_get_board_report(server_cmd, errlog):
     async def body(c):
         whole = plain(await c.session.get_prompt("board_report", {}))
@@ -346,7 +330,6 @@ def test_get_board_report(server_cmd, errlog):
     assert prompt_text(memory)
 
 
-@full_surface
 def test_board_report_focus_completion(server_cmd, errlog):
     async def body(c):
         return plain(
@@ -359,7 +342,6 @@ def test_board_report_focus_completion(server_cmd, errlog):
     check_focus_completion(run(server_cmd, errlog, body)["completion"]["values"])
 
 
-@full_surface
 def test_explain_fault(server_cmd, errlog):
     report = "synchronous exception at ELR 0x80abc, ESR 0x96000045 (data abort), FAR 0xdeadbeef"
 

@@ -4,8 +4,8 @@ this project wrote.
 
 The Client runs in its default 'auto' mode: it probes `server/discover`
 (the 2026-07-28 era) and falls back to the `initialize` handshake when the
-server answers -32601, so the same tests pass against either era; the
-`full_surface` ones insist on 2026-07-28. Cancellation is the SDK's own:
+server answers -32601, so most tests pass against either era; a few
+insist on 2026-07-28. Cancellation is the SDK's own:
 cancelling the task that awaits a call makes 2.x send
 `notifications/cancelled` for it.
 
@@ -27,7 +27,6 @@ from mcp.types import PromptReference, ResourceTemplateReference
 
 from kingly_checks import (
     CANCEL_CALL,
-    FULL_SURFACE,
     LEGACY_VERSIONS,
     MIB,
     MODERN_VERSION,
@@ -54,8 +53,6 @@ from kingly_checks import (
 )
 from kingly_tap import TappedTransport
 
-full_surface = getattr(pytest.mark, FULL_SURFACE)
-
 
 @asynccontextmanager
 async def connect(server_cmd, errlog, **options):
@@ -75,7 +72,7 @@ def run(server_cmd, errlog, body, **options):
     return asyncio.run(asyncio.wait_for(main(), timeout=SESSION_TIMEOUT))
 
 
-# --- today's surface ---------------------------------------------------------
+# --- handshake, tools, sys_info ------------------------------------------------
 
 
 def test_auto_mode_connects(server_cmd, errlog):
@@ -133,7 +130,6 @@ def test_unknown_tool_is_an_error_not_a_hang(server_cmd, errlog):
 # --- the 2026-07-28 era --------------------------------------------------------
 
 
-@full_surface
 def test_auto_mode_negotiates_2026_07_28(server_cmd, errlog):
     async def body(client):
         return client.protocol_version, client.tap.requests("initialize")
@@ -143,7 +139,6 @@ def test_auto_mode_negotiates_2026_07_28(server_cmd, errlog):
     assert initializes == [], "a modern connection needs no initialize"
 
 
-@full_surface
 def test_pinned_modern_mode_is_stateless(server_cmd, errlog):
     """mode='2026-07-28' skips discovery: every request carries its own
     `_meta` (protocolVersion, clientCapabilities) and must be served as is."""
@@ -164,7 +159,6 @@ def test_pinned_modern_mode_is_stateless(server_cmd, errlog):
 # --- mem_test: progress and cancellation --------------------------------------
 
 
-@full_surface
 def test_list_tools_has_mem_test(server_cmd, errlog):
     async def body(client):
         return plain(await client.list_tools())
@@ -174,7 +168,6 @@ def test_list_tools_has_mem_test(server_cmd, errlog):
     check_mem_test_tool(by_name["mem_test"])
 
 
-@full_surface
 def test_mem_test_reports_progress(server_cmd, errlog):
     updates = []
 
@@ -189,7 +182,6 @@ def test_mem_test_reports_progress(server_cmd, errlog):
     check_progress(updates, PROGRESS_CALL["bytes"])
 
 
-@full_surface
 def test_mem_test_default_arguments(server_cmd, errlog):
     async def body(client):
         return plain(await client.call_tool("mem_test", {}))
@@ -197,7 +189,6 @@ def test_mem_test_default_arguments(server_cmd, errlog):
     check_mem_test_result(run(server_cmd, errlog, body), 16 * MIB, 1)
 
 
-@full_surface
 def test_cancel_mem_test_then_keep_serving(server_cmd, errlog):
     updates = []
 
@@ -241,7 +232,6 @@ def test_cancel_mem_test_then_keep_serving(server_cmd, errlog):
 # --- resources -----------------------------------------------------------------
 
 
-@full_surface
 def test_list_resources(server_cmd, errlog):
     async def body(client):
         return plain(await client.list_resources())
@@ -249,7 +239,6 @@ def test_list_resources(server_cmd, errlog):
     check_resources_list(run(server_cmd, errlog, body)["resources"])
 
 
-@full_surface
 def test_read_log(server_cmd, errlog):
     async def body(client):
         return plain(await client.read_resource("kingly://log"))
@@ -257,7 +246,6 @@ def test_read_log(server_cmd, errlog):
     check_log_text(text_of_resource(run(server_cmd, errlog, body), "kingly://log", "text/plain"))
 
 
-@full_surface
 def test_read_board(server_cmd, errlog):
     async def body(client):
         return plain(await client.read_resource("kingly://board"))
@@ -265,7 +253,6 @@ def test_read_board(server_cmd, errlog):
     check_board_json(text_of_resource(run(server_cmd, errlog, body), "kingly://board", "application/json"))
 
 
-@full_surface
 def test_read_metrics(server_cmd, errlog):
     async def body(client):
         return plain(await client.read_resource("kingly://metrics"))
@@ -273,7 +260,6 @@ def test_read_metrics(server_cmd, errlog):
     check_metrics_json(text_of_resource(run(server_cmd, errlog, body), "kingly://metrics", "application/json"))
 
 
-@full_surface
 def test_log_template_and_level_completion(server_cmd, errlog):
     async def body(client):
         templates = plain(await client.list_resource_templates())
@@ -292,7 +278,6 @@ def test_log_template_and_level_completion(server_cmd, errlog):
     check_log_text(text_of_resource(at_info, "kingly://log/info", "text/plain"))
 
 
-@full_surface
 def test_legacy_subscribe_metrics_gets_updates(server_cmd, errlog):
     """resources/subscribe exists only before 2026-07-28, so this one pins
     the legacy handshake."""
@@ -323,7 +308,6 @@ def test_legacy_subscribe_metrics_gets_updates(server_cmd, errlog):
 # --- prompts -------------------------------------------------------------------
 
 
-@full_surface
 def test_list_prompts(server_cmd, errlog):
     async def body(client):
         return plain(await client.list_prompts())
@@ -331,7 +315,6 @@ def test_list_prompts(server_cmd, errlog):
     check_prompts_list(run(server_cmd, errlog, body)["prompts"])
 
 
-@full_surface
 def test_get_board_report(server_cmd, errlog):
     async def body(client):
         whole = plain(await client.get_prompt("board_report", {}))
@@ -343,7 +326,6 @@ def test_get_board_report(server_cmd, errlog):
     assert prompt_text(cores)
 
 
-@full_surface
 def test_board_report_focus_completion(server_cmd, errlog):
     async def body(client):
         return plain(
@@ -353,7 +335,6 @@ def test_board_report_focus_completion(server_cmd, errlog):
     check_focus_completion(run(server_cmd, errlog, body)["completion"]["values"])
 
 
-@full_surface
 def test_explain_fault(server_cmd, errlog):
     report = "synchronous exception at ELR 0x80abc, ESR 0x96000045 (data abort), FAR 0xdeadbeef"
 
