@@ -262,20 +262,139 @@ pub fn decode_with(bytes: &[u8], limits: Limits) -> Result<Message, Error> {
     }
 }
 
+/// Postcard's primitives written straight into a buffer: the bytes
+/// [`encode`] produces for the same [`Message`], without building one (how
+/// the direct `tools/call` path answers). Checked against [`encode`] by the
+/// tests.
+#[derive(Debug, Default)]
+pub(crate) struct PostcardOut(pub(crate) Vec<u8>);
+
+impl PostcardOut {
+    pub(crate) fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.0.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+
+    fn zigzag(&mut self, n: i64) {
+        self.varint(((n << 1) ^ (n >> 63)) as u64);
+    }
+
+    pub(crate) fn str(&mut self, s: &str) {
+        self.varint(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    pub(crate) fn id(&mut self, id: &Id) {
+        match id {
+            Id::U64(n) => {
+                self.varint(0);
+                self.varint(*n);
+            }
+            Id::I64(n) => {
+                self.varint(1);
+                self.zigzag(*n);
+            }
+            Id::Str(s) => {
+                self.varint(2);
+                self.str(s);
+            }
+        }
+    }
+
+    /// A [`BinValue`] tag (its variant index).
+    pub(crate) fn tag(&mut self, tag: BinTag) {
+        self.varint(tag as u64);
+    }
+
+    /// `value` as the [`BinValue`] `BinValue::from(value)` gives.
+    pub(crate) fn value(&mut self, value: &serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::Null => self.tag(BinTag::Null),
+            Value::Bool(b) => {
+                self.tag(BinTag::Bool);
+                self.0.push(u8::from(*b));
+            }
+            Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => {
+                    self.tag(BinTag::U64);
+                    self.varint(u);
+                }
+                (None, Some(i)) => {
+                    self.tag(BinTag::I64);
+                    self.zigzag(i);
+                }
+                _ => match n.as_f64() {
+                    Some(f) => {
+                        self.tag(BinTag::F64);
+                        self.0.extend_from_slice(&f.to_le_bytes());
+                    }
+                    None => self.tag(BinTag::Null),
+                },
+            },
+            Value::String(s) => {
+                self.tag(BinTag::Str);
+                self.str(s);
+            }
+            Value::Array(items) => {
+                self.tag(BinTag::Array);
+                self.varint(items.len() as u64);
+                for item in items {
+                    self.value(item);
+                }
+            }
+            Value::Object(map) => {
+                self.tag(BinTag::Object);
+                self.varint(map.len() as u64);
+                for (key, item) in map {
+                    self.str(key);
+                    self.value(item);
+                }
+            }
+        }
+    }
+}
+
+/// The variant indexes of [`BinValue`] (part of the ABI).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BinTag {
+    Null = 0,
+    Bool = 1,
+    U64 = 2,
+    I64 = 3,
+    F64 = 4,
+    Str = 5,
+    Array = 6,
+    Object = 7,
+}
+
+/// The variant index of [`Message::Response`].
+pub(crate) const RESPONSE_TAG: u64 = 2;
+
 /// Serves one postcard-encoded request: decodes it, dispatches it through
 /// the same JSON path as the UART ([`Server::handle_line`]) and encodes the
 /// answer. Returns `None` when the message needs no answer (notifications,
 /// responses). Bytes that do not decode get an encoded JSON-RPC error
 /// (`id: None`), as a bad line does on the UART.
 ///
-/// Going through JSON keeps one dispatcher and one set of checks for both
-/// encodings; dispatching [`Message`]s directly, without the JSON round trip,
-/// is a later optimization.
+/// `tools/call`, the hot path, is served directly: its `params` are laid
+/// out as the JSON path reads them and go through the same checks and tool
+/// registry, and the `CallToolResult` is encoded without JSON in between.
+/// Everything else goes through JSON, which keeps one dispatcher and one set
+/// of checks for both encodings.
 pub fn handle_binary(server: &mut Server, request: &[u8]) -> Option<Vec<u8>> {
     let message = match decode(request) {
         Ok(message) => message,
         Err(err) => return Some(encode(&err.to_rpc_error())),
     };
+    if let Message::Request { id, method, params } = &message {
+        if let Some(reply) = server.serve_binary_call(id, method, params.as_ref()) {
+            return reply;
+        }
+    }
     let reply = server.handle_line(message.to_json_line().as_bytes())?;
     let reply =
         Message::from_json_line_with(reply.as_bytes(), Limits::TRUSTED).unwrap_or_else(|err| {
@@ -1585,6 +1704,76 @@ mod tests {
             result: BinValue::Null,
         };
         assert_eq!(call(&mut server, &response), None);
+    }
+
+    /// The direct `tools/call` path against the JSON path: the same
+    /// answers and the same metrics, on fresh and initialized servers.
+    #[test]
+    fn direct_tools_call_agrees_with_the_json_path() {
+        fn with_tools(initialized: bool) -> Server {
+            let mut server = if initialized {
+                server()
+            } else {
+                Server::new(ServerInfo {
+                    name: "t",
+                    title: "T",
+                    version: "0",
+                    instructions: None,
+                })
+            };
+            server.add_tool(Tool {
+                name: "text",
+                title: "Text",
+                description: "Text.",
+                input_schema: json!({"type":"object","properties":{"s":{"type":"string"}},"required":["s"]}),
+                output_schema: None,
+                handler: Box::new(|args, _| ToolResult::Text(args["s"].to_string())),
+            });
+            server.add_tool(Tool {
+                name: "fail",
+                title: "Fail",
+                description: "Fails.",
+                input_schema: json!({"type":"object"}),
+                output_schema: None,
+                handler: Box::new(|_, _| ToolResult::Error("no\n\"way\"".into())),
+            });
+            server
+        }
+        let modern = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+        let lines = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":-9223372036854775808,"method":"tools/call","params":{"name":"echo","arguments":{"a":[1,-2,0.5,"\u00e9\n",null,true,{}]}}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":"s\"x","method":"tools/call","params":{"arguments":{},"name":"echo"}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"echo"}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call"}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"nope"}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":7}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":[1]}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"text","arguments":{"s":"hi"}}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"text","arguments":{"s":1}}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"fail","x":1}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo","name":"echo"}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","uri":"x"}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":[]}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"echo","_meta":{"progressToken":1.5}}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"echo","_meta":{"progressToken":"p"}}}"#.to_string(),
+            format!(r#"{{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{{"name":"echo",{modern}}}}}"#),
+            r#"{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"1999-01-01"}}}"#.to_string(),
+            r#"{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"echo","_meta":[]}}"#.to_string(),
+        ];
+        for initialized in [true, false] {
+            let mut json_side = with_tools(initialized);
+            let mut binary_side = with_tools(initialized);
+            for line in &lines {
+                let want = json_side.handle_line(line.as_bytes()).map(|reply| {
+                    Message::from_json_line_with(reply.as_bytes(), Limits::TRUSTED).unwrap()
+                });
+                let request = Message::from_json_line(line.as_bytes()).unwrap();
+                assert_eq!(call(&mut binary_side, &request), want, "{line}");
+                assert_eq!(binary_side.metrics(), json_side.metrics(), "{line}");
+            }
+            assert!(json_side.metrics().requests >= lines.len() as u64);
+        }
     }
 
     #[test]

@@ -297,7 +297,12 @@ mod tests {
         let mut stream = Vec::new();
         for (i, len) in [0, 1, 7, 8, 9, 90, MAX_LINE_BYTES - 1, MAX_LINE_BYTES]
             .into_iter()
-            .chain([MAX_LINE_BYTES + 1, MAX_LINE_BYTES + 2, 2 * MAX_LINE_BYTES, 3])
+            .chain([
+                MAX_LINE_BYTES + 1,
+                MAX_LINE_BYTES + 2,
+                2 * MAX_LINE_BYTES,
+                3,
+            ])
             .enumerate()
         {
             stream.extend((0..len).map(|j| b"{a\r \t\"}"[(i + j) % 7]));

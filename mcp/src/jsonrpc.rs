@@ -608,7 +608,10 @@ mod tests {
             // Found by cargo-fuzz: `-0` parses as an i64 but serde_json
             // clients read it back as the float -0.0.
             (r#"{"jsonrpc":"2.0","id":-0,"method":"ping"}"#, Value::Null),
-            (r#"{"jsonrpc":"2.0","id":-0.0,"method":"ping"}"#, Value::Null),
+            (
+                r#"{"jsonrpc":"2.0","id":-0.0,"method":"ping"}"#,
+                Value::Null,
+            ),
             (
                 r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"ping"}"#,
                 Value::Null,
@@ -637,7 +640,13 @@ mod tests {
             assert!(!is_valid_id(text), "{text}");
             assert_eq!(RequestId::from_raw(text), None, "{text}");
         }
-        for text in ["0", "-1", "10", "-9223372036854775808", "18446744073709551615"] {
+        for text in [
+            "0",
+            "-1",
+            "10",
+            "-9223372036854775808",
+            "18446744073709551615",
+        ] {
             assert!(is_valid_id(text), "{text}");
             assert!(RequestId::from_raw(text).is_some(), "{text}");
         }

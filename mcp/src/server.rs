@@ -27,10 +27,12 @@ use crate::json_out;
 use crate::jsonrpc::{self, Envelope, Incoming, RequestId, RpcError};
 use crate::logging::LogLevel;
 use crate::metrics::Metrics;
+use crate::params::{Params, ParamsSlot};
 use crate::prompts::Prompt;
 use crate::registry::Tool;
 use crate::resources::{Resource, ResourceTemplate};
 
+mod binary_call;
 mod inflight;
 mod lifecycle;
 mod prompts;
@@ -389,19 +391,7 @@ impl Server {
     }
 
     fn route(&mut self, id: &str, env: &Envelope<'_>, transport: &mut dyn Transport) -> Outcome {
-        let Some(method) = Method::lookup(&env.method) else {
-            return Err(RpcError::method_not_found(&env.method));
-        };
-        let params = request::parse_params(&env.params)?;
-        let meta = request::read_meta(params, method.era_rule(), &env.method)?;
-        if meta.era == Era::Legacy
-            && self.state.protocol_version.is_none()
-            && !matches!(method, Method::Initialize | Method::Ping)
-        {
-            return Err(RpcError::invalid_request(
-                "not initialized: send initialize first (or use the 2026-07-28 _meta envelope)",
-            ));
-        }
+        let (method, params, meta) = self.prepare(&env.method, &env.params)?;
         match method {
             Method::Initialize => self.initialize(id, params),
             Method::Ping => Ok(Some(self.reply(id, &meta, None, Map::new()))),
@@ -419,6 +409,31 @@ impl Server {
             Method::PromptsGet => self.get_prompt(id, params, &meta),
             Method::Complete => self.complete(id, params, &meta),
         }
+    }
+
+    /// The checks every request passes before its method runs, whichever
+    /// encoding it came in: a known method, `params` an object, `_meta`
+    /// valid for the era, and `initialize` done for the handshake era.
+    #[inline(always)]
+    fn prepare<'p, 'a>(
+        &self,
+        method_name: &str,
+        slot: &'p ParamsSlot<'a>,
+    ) -> Result<(Method, &'p Params<'a>, RequestMeta<'a>), RpcError> {
+        let Some(method) = Method::lookup(method_name) else {
+            return Err(RpcError::method_not_found(method_name));
+        };
+        let params = request::parse_params(slot)?;
+        let meta = request::read_meta(params, method.era_rule(), method_name)?;
+        if meta.era == Era::Legacy
+            && self.state.protocol_version.is_none()
+            && !matches!(method, Method::Initialize | Method::Ping)
+        {
+            return Err(RpcError::invalid_request(
+                "not initialized: send initialize first (or use the 2026-07-28 _meta envelope)",
+            ));
+        }
+        Ok((method, params, meta))
     }
 
     /// A success line for `result`, with what the 2026-07-28 era adds:

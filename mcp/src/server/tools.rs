@@ -50,6 +50,34 @@ impl Server {
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
     ) -> Outcome {
+        self.run_tool(id, params, meta, transport, |result| {
+            let mut out = String::with_capacity(256);
+            jsonrpc::begin_result(&mut out, id);
+            let extra = if meta.era == Era::Modern {
+                ",\"resultType\":\"complete\""
+            } else {
+                ""
+            };
+            result.write_call_result(&mut out, extra);
+            jsonrpc::end_response(&mut out);
+            out
+        })
+    }
+
+    /// `tools/call` whichever encoding the request came in and its answer
+    /// goes out in: finds the tool, checks the arguments, runs the handler
+    /// and hands its outcome to `write` (which encodes the answer before the
+    /// outcome is dropped). `Ok(None)` when the call was cancelled (it gets
+    /// no answer).
+    #[inline(always)]
+    pub(super) fn run_tool<T>(
+        &mut self,
+        id: &str,
+        params: &Params<'_>,
+        meta: &RequestMeta<'_>,
+        transport: &mut dyn Transport,
+        write: impl FnOnce(&ToolResult) -> T,
+    ) -> Result<Option<T>, RpcError> {
         let name = required_str(&params.name, "name")?;
         let Some(tool) = self.tools.get_mut(&name) else {
             return Err(RpcError::new(
@@ -80,16 +108,7 @@ impl Server {
                 result
             }
         };
-        let mut out = String::with_capacity(256);
-        jsonrpc::begin_result(&mut out, id);
-        let extra = if meta.era == Era::Modern {
-            ",\"resultType\":\"complete\""
-        } else {
-            ""
-        };
-        result.write_call_result(&mut out, extra);
-        jsonrpc::end_response(&mut out);
-        Ok(Some(out))
+        Ok(Some(write(&result)))
     }
 }
 
