@@ -262,6 +262,114 @@ pub fn decode_with(bytes: &[u8], limits: Limits) -> Result<Message, Error> {
     }
 }
 
+/// A `tools/call` request in its commonest postcard form, read in place:
+/// an integer id, `params` absent or an object with at most a string
+/// `name` and an empty `arguments`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PeekedCall<'a> {
+    pub(crate) id: Id,
+    pub(crate) has_params: bool,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) empty_arguments: bool,
+}
+
+/// Reads `bytes` as a [`PeekedCall`] without decoding a [`Message`]; `None`
+/// for anything else (which [`decode`] then handles, errors included).
+/// Accepts only what [`decode`] accepts and reads the same way: canonical
+/// varints, valid UTF-8, nothing trailing, within [`Limits::DEFAULT`].
+pub(crate) fn peek_tools_call(bytes: &[u8]) -> Option<PeekedCall<'_>> {
+    struct Reader<'a>(&'a [u8]);
+    impl<'a> Reader<'a> {
+        fn byte(&mut self) -> Option<u8> {
+            let (&b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            Some(b)
+        }
+        /// A minimal-length varint.
+        fn varint(&mut self) -> Option<u64> {
+            let mut n = 0u64;
+            for shift in (0..64).step_by(7) {
+                let b = self.byte()?;
+                if shift == 63 && b > 1 {
+                    return None;
+                }
+                n |= u64::from(b & 0x7f) << shift;
+                if b & 0x80 == 0 {
+                    return (b != 0 || shift == 0).then_some(n);
+                }
+            }
+            None
+        }
+        fn bytes(&mut self) -> Option<&'a [u8]> {
+            let len = usize::try_from(self.varint()?).ok()?;
+            if len > self.0.len() {
+                return None;
+            }
+            let (head, rest) = self.0.split_at(len);
+            self.0 = rest;
+            Some(head)
+        }
+    }
+    if bytes.len() > Limits::DEFAULT.max_bytes {
+        return None;
+    }
+    let mut r = Reader(bytes);
+    if r.byte()? != 0 {
+        return None; // not a Request
+    }
+    let id = match r.byte()? {
+        0 => Id::U64(r.varint()?),
+        1 => {
+            let z = r.varint()?;
+            let n = (z >> 1) as i64 ^ -((z & 1) as i64);
+            if n >= 0 {
+                return None;
+            }
+            Id::I64(n)
+        }
+        _ => return None,
+    };
+    if r.bytes()? != b"tools/call" {
+        return None;
+    }
+    let mut call = PeekedCall {
+        id,
+        has_params: false,
+        name: None,
+        empty_arguments: false,
+    };
+    match r.byte()? {
+        0 => {}
+        1 => {
+            if r.byte()? != BinTag::Object as u8 {
+                return None;
+            }
+            call.has_params = true;
+            let mut seen_arguments = false;
+            for _ in 0..r.varint()? {
+                match r.bytes()? {
+                    b"name" if call.name.is_none() => {
+                        if r.byte()? != BinTag::Str as u8 {
+                            return None;
+                        }
+                        call.name = Some(core::str::from_utf8(r.bytes()?).ok()?);
+                    }
+                    b"arguments" if !seen_arguments => {
+                        if r.byte()? != BinTag::Object as u8 || r.varint()? != 0 {
+                            return None;
+                        }
+                        seen_arguments = true;
+                    }
+                    _ => return None,
+                }
+            }
+            call.empty_arguments = seen_arguments;
+        }
+        _ => return None,
+    }
+    r.0.is_empty().then_some(call)
+}
+
 /// Postcard's primitives written straight into a buffer: the bytes
 /// [`encode`] produces for the same [`Message`], without building one (how
 /// the direct `tools/call` path answers). Checked against [`encode`] by the
@@ -386,6 +494,11 @@ pub(crate) const RESPONSE_TAG: u64 = 2;
 /// Everything else goes through JSON, which keeps one dispatcher and one set
 /// of checks for both encodings.
 pub fn handle_binary(server: &mut Server, request: &[u8]) -> Option<Vec<u8>> {
+    if let Some(call) = peek_tools_call(request) {
+        if let Some(reply) = server.serve_peeked_call(&call) {
+            return reply;
+        }
+    }
     let message = match decode(request) {
         Ok(message) => message,
         Err(err) => return Some(encode(&err.to_rpc_error())),
@@ -1774,6 +1887,69 @@ mod tests {
             }
             assert!(json_side.metrics().requests >= lines.len() as u64);
         }
+    }
+
+    #[test]
+    fn peeked_calls_are_what_decode_reads() {
+        /// The peeked call, with its name owned, and the decoded message.
+        type Peeked = (Id, bool, Option<String>, bool, Message);
+        let peeked = |line: &str| -> Option<Peeked> {
+            let message = Message::from_json_line(line.as_bytes()).unwrap();
+            let bytes = encode(&message);
+            let call = peek_tools_call(&bytes)?;
+            let name = call.name.map(String::from);
+            Some((
+                call.id,
+                call.has_params,
+                name,
+                call.empty_arguments,
+                message,
+            ))
+        };
+        let (id, has_params, name, empty_arguments, _) = peeked(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (id, has_params, name.as_deref(), empty_arguments),
+            (Id::U64(1), true, Some("echo"), true)
+        );
+        for line in [
+            r#"{"jsonrpc":"2.0","id":-3,"method":"tools/call","params":{"arguments":{},"name":"é"}}"#,
+            r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"tools/call"}"#,
+            r#"{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{}}"#,
+        ] {
+            let (call_id, has_params, _, _, message) = peeked(line).unwrap();
+            let Message::Request { id, params, .. } = message else {
+                panic!()
+            };
+            assert_eq!(call_id, id, "{line}");
+            assert_eq!(has_params, params.is_some(), "{line}");
+        }
+        for line in [
+            r#"{"jsonrpc":"2.0","id":"s","method":"tools/call","params":{"name":"echo"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"echo"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":1}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"e","_meta":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[]}"#,
+        ] {
+            assert!(peeked(line).is_none(), "{line}");
+        }
+        // Trailing bytes, truncation and non-minimal varints are left to `decode`.
+        let bytes = encode(
+            &Message::from_json_line(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#).unwrap(),
+        );
+        assert!(peek_tools_call(&bytes).is_some());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(peek_tools_call(&longer), None);
+        assert_eq!(peek_tools_call(&bytes[..bytes.len() - 1]), None);
+        let mut padded = vec![bytes[0], bytes[1], 0x81, 0x00];
+        padded.extend_from_slice(&bytes[3..]);
+        assert_eq!(peek_tools_call(&padded), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{NullTransport, Server};
-use crate::binary::{BinTag, BinValue, Id, Message, PostcardOut, RESPONSE_TAG};
+use crate::binary::{BinTag, BinValue, Id, Message, PeekedCall, PostcardOut, RESPONSE_TAG};
 use crate::json_out;
 use crate::jsonrpc::{Member, RpcError};
 use crate::limits::MAX_ID_BYTES;
@@ -72,6 +72,30 @@ impl Server {
         slot.members.arguments = Member(arguments_text.as_deref());
         slot.members.meta = Member(meta_text.as_deref());
 
+        self.serve_call_slot(id, &slot)
+    }
+
+    /// A `tools/call` whose postcard form [`crate::binary::peek_tools_call`]
+    /// read in place (no decoded [`Message`]); `None`: take the full path.
+    pub(crate) fn serve_peeked_call(&mut self, call: &PeekedCall<'_>) -> Option<Option<Vec<u8>>> {
+        if !self.state.pending.is_empty() || !self.state.streams.is_empty() {
+            return None;
+        }
+        let mut slot = ParamsSlot::default();
+        if call.has_params {
+            slot.shape = Shape::Object;
+            slot.members.name = call
+                .name
+                .map_or(Text::Absent, |name| Text::Str(Cow::Borrowed(name)));
+            slot.members.arguments = Member(call.empty_arguments.then_some("{}"));
+        }
+        self.serve_call_slot(&call.id, &slot)
+    }
+
+    /// Serves a `tools/call` whose `params` are laid out; `None` when the
+    /// id cannot be written as the JSON path would, else the encoded answer
+    /// (`Some(None)`: none is due).
+    fn serve_call_slot(&mut self, id: &Id, slot: &ParamsSlot<'_>) -> Option<Option<Vec<u8>>> {
         let mut id_buf = [0u8; 20];
         let mut id_string = String::new();
         let id_raw = match id {
@@ -87,12 +111,14 @@ impl Server {
         };
 
         self.state.metrics.requests += 1;
-        let outcome = self.prepare(method, &slot).and_then(|(_, params, meta)| {
-            let era = meta.era;
-            self.run_tool(id_raw, params, &meta, &mut NullTransport, |result| {
-                call_response(id, result, era)
-            })
-        });
+        let outcome = self
+            .prepare("tools/call", slot)
+            .and_then(|(_, params, meta)| {
+                let era = meta.era;
+                self.run_tool(id_raw, params, &meta, &mut NullTransport, |result| {
+                    call_response(id, result, era)
+                })
+            });
         let reply = match outcome {
             Ok(None) => return Some(None),
             Ok(Some(reply)) => reply,
