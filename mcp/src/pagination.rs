@@ -22,6 +22,16 @@ pub enum ListKind {
 }
 
 impl ListKind {
+    /// The member of the list result that holds the items.
+    pub fn result_key(self) -> &'static str {
+        match self {
+            ListKind::Tools => "tools",
+            ListKind::Resources => "resources",
+            ListKind::Templates => "resourceTemplates",
+            ListKind::Prompts => "prompts",
+        }
+    }
+
     fn tag(self) -> &'static str {
         match self {
             ListKind::Tools => "t:",

@@ -31,6 +31,7 @@ use crate::params::{Params, ParamsSlot};
 use crate::prompts::Prompt;
 use crate::registry::Tool;
 use crate::resources::{Resource, ResourceTemplate};
+use crate::{pagination, protocol};
 
 mod binary_call;
 mod inflight;
@@ -461,6 +462,39 @@ impl Server {
 }
 
 /// `value` (built with `json!`) as the map `reply` takes.
+impl Server {
+    /// One page of a `*/list` result: the `kind`'s result member holds the
+    /// descriptors of the catalog items the client's cursor selects (a
+    /// catalog of `len` items), `nextCursor` follows when more remain, and
+    /// stateless-era replies carry the list cache hints.
+    fn list_page(
+        &self,
+        id: &str,
+        params: &Params<'_>,
+        meta: &RequestMeta<'_>,
+        kind: pagination::ListKind,
+        len: usize,
+        descriptors: impl FnOnce(core::ops::Range<usize>) -> Vec<Value>,
+    ) -> Outcome {
+        let cursor = request::optional_str(&params.cursor, "cursor")?;
+        let page = pagination::page(kind, cursor.as_deref(), len)?;
+        let mut result = Map::new();
+        result.insert(
+            kind.result_key().into(),
+            Value::Array(descriptors(page.range)),
+        );
+        if let Some(next) = page.next_cursor {
+            result.insert("nextCursor".into(), Value::String(next));
+        }
+        Ok(Some(self.reply(
+            id,
+            meta,
+            Some((protocol::LIST_TTL_MS, protocol::LIST_CACHE_SCOPE)),
+            result,
+        )))
+    }
+}
+
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,

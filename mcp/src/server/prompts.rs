@@ -3,18 +3,16 @@
 
 use alloc::borrow::Cow;
 use alloc::format;
-use alloc::vec::Vec;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
-use super::request::{optional_str, required_str, RequestMeta};
+use super::request::{required_str, RequestMeta};
 use super::tools::read_arguments;
 use super::{object, Outcome, Server};
 use crate::jsonrpc::{code, RpcError};
 use crate::limits::{MAX_COMPLETION_VALUES, MAX_STRING_BYTES};
-use crate::pagination::{self, ListKind};
+use crate::pagination::ListKind;
 use crate::params::Params;
-use crate::protocol::{LIST_CACHE_SCOPE, LIST_TTL_MS};
 
 /// `ref` of `completion/complete`: a `PromptReference` or a
 /// `ResourceTemplateReference`.
@@ -57,22 +55,19 @@ impl Server {
         params: &Params<'_>,
         meta: &RequestMeta<'_>,
     ) -> Outcome {
-        let cursor = optional_str(&params.cursor, "cursor")?;
-        let page = pagination::page(ListKind::Prompts, cursor.as_deref(), self.prompts.len())?;
-        let items: Vec<Value> = self.prompts.items()[page.range]
-            .iter()
-            .map(|p| p.descriptor())
-            .collect();
-        let mut result = object(json!({ "prompts": items }));
-        if let Some(next) = page.next_cursor {
-            result.insert("nextCursor".into(), Value::String(next));
-        }
-        Ok(Some(self.reply(
+        self.list_page(
             id,
+            params,
             meta,
-            Some((LIST_TTL_MS, LIST_CACHE_SCOPE)),
-            result,
-        )))
+            ListKind::Prompts,
+            self.prompts.len(),
+            |range| {
+                self.prompts.items()[range]
+                    .iter()
+                    .map(|p| p.descriptor())
+                    .collect()
+            },
+        )
     }
 
     /// Arguments are strings (MCP's `{[key: string]: string}`); every

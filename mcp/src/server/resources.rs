@@ -9,16 +9,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::lifecycle::success;
-use super::request::{optional_str, required_str, RequestMeta};
+use super::request::{required_str, RequestMeta};
 use super::{object, ListenStream, Outcome, Server, Transport};
 use crate::json_out;
 use crate::jsonrpc::{self, code, RequestId, RpcError};
 use crate::limits::{MAX_LISTEN_STREAMS, MAX_STRING_BYTES, MAX_SUBSCRIPTIONS};
-use crate::pagination::{self, ListKind};
+use crate::pagination::ListKind;
 use crate::params::Params;
-use crate::protocol::{
-    LIST_CACHE_SCOPE, LIST_TTL_MS, META_SUBSCRIPTION_ID, READ_CACHE_SCOPE, READ_TTL_MS,
-};
+use crate::protocol::{META_SUBSCRIPTION_ID, READ_CACHE_SCOPE, READ_TTL_MS};
 
 /// The MCP error for an unknown URI, with the URI in `data`.
 fn not_found(uri: &str) -> RpcError {
@@ -46,22 +44,19 @@ impl Server {
         params: &Params<'_>,
         meta: &RequestMeta<'_>,
     ) -> Outcome {
-        let cursor = optional_str(&params.cursor, "cursor")?;
-        let page = pagination::page(ListKind::Resources, cursor.as_deref(), self.resources.len())?;
-        let items: Vec<Value> = self.resources.items()[page.range]
-            .iter()
-            .map(|r| r.descriptor())
-            .collect();
-        let mut result = object(json!({ "resources": items }));
-        if let Some(next) = page.next_cursor {
-            result.insert("nextCursor".into(), Value::String(next));
-        }
-        Ok(Some(self.reply(
+        self.list_page(
             id,
+            params,
             meta,
-            Some((LIST_TTL_MS, LIST_CACHE_SCOPE)),
-            result,
-        )))
+            ListKind::Resources,
+            self.resources.len(),
+            |range| {
+                self.resources.items()[range]
+                    .iter()
+                    .map(|r| r.descriptor())
+                    .collect()
+            },
+        )
     }
 
     pub(super) fn list_templates(
@@ -70,22 +65,19 @@ impl Server {
         params: &Params<'_>,
         meta: &RequestMeta<'_>,
     ) -> Outcome {
-        let cursor = optional_str(&params.cursor, "cursor")?;
-        let page = pagination::page(ListKind::Templates, cursor.as_deref(), self.templates.len())?;
-        let items: Vec<Value> = self.templates.items()[page.range]
-            .iter()
-            .map(|t| t.descriptor())
-            .collect();
-        let mut result = object(json!({ "resourceTemplates": items }));
-        if let Some(next) = page.next_cursor {
-            result.insert("nextCursor".into(), Value::String(next));
-        }
-        Ok(Some(self.reply(
+        self.list_page(
             id,
+            params,
             meta,
-            Some((LIST_TTL_MS, LIST_CACHE_SCOPE)),
-            result,
-        )))
+            ListKind::Templates,
+            self.templates.len(),
+            |range| {
+                self.templates.items()[range]
+                    .iter()
+                    .map(|t| t.descriptor())
+                    .collect()
+            },
+        )
     }
 
     /// A fixed resource first, then the templates in registration order.

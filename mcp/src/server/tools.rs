@@ -4,17 +4,15 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::inflight::{RequestContext, Running};
-use super::request::{optional_str, required_str, Era, RequestMeta};
+use super::request::{required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
 use crate::jsonrpc::{self, code, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
-use crate::pagination::{self, ListKind};
+use crate::pagination::ListKind;
 use crate::params::Params;
-use crate::protocol::{LIST_CACHE_SCOPE, LIST_TTL_MS};
 use crate::registry::ToolResult;
 use crate::schema;
 
@@ -25,22 +23,19 @@ impl Server {
         params: &Params<'_>,
         meta: &RequestMeta<'_>,
     ) -> Outcome {
-        let cursor = optional_str(&params.cursor, "cursor")?;
-        let page = pagination::page(ListKind::Tools, cursor.as_deref(), self.tools.len())?;
-        let tools: Vec<Value> = self.tools.items()[page.range]
-            .iter()
-            .map(|t| serde_json::to_value(t.descriptor()).unwrap_or(Value::Null))
-            .collect();
-        let mut result = super::object(json!({ "tools": tools }));
-        if let Some(next) = page.next_cursor {
-            result.insert("nextCursor".into(), Value::String(next));
-        }
-        Ok(Some(self.reply(
+        self.list_page(
             id,
+            params,
             meta,
-            Some((LIST_TTL_MS, LIST_CACHE_SCOPE)),
-            result,
-        )))
+            ListKind::Tools,
+            self.tools.len(),
+            |range| {
+                self.tools.items()[range]
+                    .iter()
+                    .map(|t| serde_json::to_value(t.descriptor()).unwrap_or(Value::Null))
+                    .collect()
+            },
+        )
     }
 
     pub(super) fn call_tool(
