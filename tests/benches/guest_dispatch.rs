@@ -22,15 +22,31 @@ fn main() {
     let copy = dir.path().join("sd.img");
     std::fs::copy(image, &copy).expect("copy the SD image");
     let mut qemu = QemuMcp::boot(kernel8, &copy, &ICOUNT_ARGS).expect("start QEMU with -icount");
-    qemu.initialize(PROTOCOL_VERSION, "guest-dispatch-bench").expect("initialize");
-    println!("guest instructions per trivial tools/call dispatch (qemu {} {}), {ITERATIONS} iterations", ICOUNT_ARGS[0], ICOUNT_ARGS[1]);
-    println!("{:<10} {:>14} {:>10}", "encoding", "instructions", "goal");
-    for (encoding, goal) in [("json", 5_000), ("postcard", 1_000)] {
+    qemu.initialize(PROTOCOL_VERSION, "guest-dispatch-bench")
+        .expect("initialize");
+    println!(
+        "guest instructions per trivial tools/call dispatch (qemu {} {}), {ITERATIONS} iterations",
+        ICOUNT_ARGS[0], ICOUNT_ARGS[1]
+    );
+    println!(
+        "{:<10} {:<11} {:>14} {:>10}",
+        "encoding", "request", "instructions", "goal"
+    );
+    for (encoding, request, goal) in [
+        ("json", "tools/call", "5000"),
+        ("postcard", "tools/call", "1000"),
+        ("json", "ping", "-"),
+    ] {
         let result = qemu
-            .call_tool("bench_mcp_dispatch", json!({"iterations": ITERATIONS, "encoding": encoding}))
+            .call_tool(
+                "bench_mcp_dispatch",
+                json!({"iterations": ITERATIONS, "encoding": encoding, "request": request}),
+            )
             .expect("bench_mcp_dispatch");
         let measured = &result["structuredContent"];
-        let per = measured["ns_per_iteration"].as_f64().unwrap_or_else(|| panic!("no figure in {result}"));
-        println!("{encoding:<10} {per:>14.0} {goal:>10}");
+        let per = measured["ns_per_iteration"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no figure in {result}"));
+        println!("{encoding:<10} {request:<11} {per:>14.0} {goal:>10}");
     }
 }

@@ -6,35 +6,59 @@ use kingly_tests::{boot, expect_error, send_line};
 use serde_json::{json, Value};
 
 fn text_of(read_result: &Value) -> String {
-    read_result["contents"][0]["text"].as_str().unwrap_or_else(|| panic!("no text contents: {read_result}")).to_string()
+    read_result["contents"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text contents: {read_result}"))
+        .to_string()
 }
 
 #[test]
 fn resources_are_listed_and_read() {
     let mut board = boot();
     let list = board.call("resources/list", None).expect("resources/list");
-    let uris: Vec<&str> = list["resources"].as_array().unwrap().iter().map(|r| r["uri"].as_str().unwrap()).collect();
+    let uris: Vec<&str> = list["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
     for uri in ["kingly://log", "kingly://board", "kingly://metrics"] {
         assert!(uris.contains(&uri), "{uri} missing from {list}");
     }
-    let log = text_of(&board.call("resources/read", Some(json!({"uri": "kingly://log"}))).unwrap());
+    let log = text_of(
+        &board
+            .call("resources/read", Some(json!({"uri": "kingly://log"})))
+            .unwrap(),
+    );
     assert!(log.contains("booted at EL1"), "{log}");
     assert!(log.contains("cores online: 4"), "{log}");
 
     let board_json: Value = serde_json::from_str(&text_of(
-        &board.call("resources/read", Some(json!({"uri": "kingly://board"}))).unwrap(),
+        &board
+            .call("resources/read", Some(json!({"uri": "kingly://board"})))
+            .unwrap(),
     ))
     .unwrap();
     assert_eq!(board_json["board_revision"], "0xb03115");
 
     let metrics: Value = serde_json::from_str(&text_of(
-        &board.call("resources/read", Some(json!({"uri": "kingly://metrics"}))).unwrap(),
+        &board
+            .call("resources/read", Some(json!({"uri": "kingly://metrics"})))
+            .unwrap(),
     ))
     .unwrap();
-    assert!(metrics["mcp"]["requests"].as_u64().unwrap() >= 3, "{metrics}");
-    assert!(metrics["uart0"]["bytes_in"].as_u64().unwrap() > 0, "{metrics}");
+    assert!(
+        metrics["mcp"]["requests"].as_u64().unwrap() >= 3,
+        "{metrics}"
+    );
+    assert!(
+        metrics["uart0"]["bytes_in"].as_u64().unwrap() > 0,
+        "{metrics}"
+    );
 
-    let missing = board.request("resources/read", Some(json!({"uri": "kingly://nope"}))).unwrap();
+    let missing = board
+        .request("resources/read", Some(json!({"uri": "kingly://nope"})))
+        .unwrap();
     expect_error(&missing, -32002);
 }
 
@@ -42,9 +66,19 @@ fn resources_are_listed_and_read() {
 fn log_template_filters_and_completes_levels() {
     let mut board = boot();
     let templates = board.call("resources/templates/list", None).unwrap();
-    assert_eq!(templates["resourceTemplates"][0]["uriTemplate"], "kingly://log/{level}", "{templates}");
-    let errors_only = text_of(&board.call("resources/read", Some(json!({"uri": "kingly://log/error"}))).unwrap());
-    assert!(!errors_only.contains("booted"), "info records are filtered out: {errors_only}");
+    assert_eq!(
+        templates["resourceTemplates"][0]["uriTemplate"], "kingly://log/{level}",
+        "{templates}"
+    );
+    let errors_only = text_of(
+        &board
+            .call("resources/read", Some(json!({"uri": "kingly://log/error"})))
+            .unwrap(),
+    );
+    assert!(
+        !errors_only.contains("booted"),
+        "info records are filtered out: {errors_only}"
+    );
     let completion = board
         .call(
             "completion/complete",
@@ -52,7 +86,10 @@ fn log_template_filters_and_completes_levels() {
         )
         .unwrap();
     let values = completion["completion"]["values"].as_array().unwrap();
-    assert!(values.contains(&json!("error")) && values.contains(&json!("emergency")), "{completion}");
+    assert!(
+        values.contains(&json!("error")) && values.contains(&json!("emergency")),
+        "{completion}"
+    );
     assert!(!values.contains(&json!("info")), "{completion}");
 }
 
@@ -60,14 +97,33 @@ fn log_template_filters_and_completes_levels() {
 fn prompts_are_listed_filled_in_and_completed() {
     let mut board = boot();
     let list = board.call("prompts/list", None).unwrap();
-    let names: Vec<&str> = list["prompts"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"board_report") && names.contains(&"explain_fault"), "{list}");
+    let names: Vec<&str> = list["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"board_report") && names.contains(&"explain_fault"),
+        "{list}"
+    );
     let prompt = board
-        .call("prompts/get", Some(json!({"name": "board_report", "arguments": {"focus": "memory"}})))
+        .call(
+            "prompts/get",
+            Some(json!({"name": "board_report", "arguments": {"focus": "memory"}})),
+        )
         .unwrap();
     let text = prompt["messages"][0]["content"]["text"].as_str().unwrap();
-    assert!(text.contains("0xb03115") && text.contains("memory"), "{prompt}");
-    let missing = board.request("prompts/get", Some(json!({"name": "explain_fault", "arguments": {}}))).unwrap();
+    assert!(
+        text.contains("0xb03115") && text.contains("memory"),
+        "{prompt}"
+    );
+    let missing = board
+        .request(
+            "prompts/get",
+            Some(json!({"name": "explain_fault", "arguments": {}})),
+        )
+        .unwrap();
     expect_error(&missing, -32602);
     let completion = board
         .call(
@@ -75,7 +131,11 @@ fn prompts_are_listed_filled_in_and_completed() {
             Some(json!({"ref": {"type": "ref/prompt", "name": "board_report"}, "argument": {"name": "focus", "value": "c"}})),
         )
         .unwrap();
-    assert_eq!(completion["completion"]["values"], json!(["cores", "clocks"]), "{completion}");
+    assert_eq!(
+        completion["completion"]["values"],
+        json!(["cores", "clocks"]),
+        "{completion}"
+    );
 }
 
 #[test]
@@ -89,7 +149,10 @@ fn long_call_reports_monotonic_progress_before_its_response() {
         )
         .unwrap();
     assert_eq!(response["result"]["isError"], false, "{response}");
-    assert_eq!(response["result"]["structuredContent"]["errors"], 0, "{response}");
+    assert_eq!(
+        response["result"]["structuredContent"]["errors"], 0,
+        "{response}"
+    );
     let progress: Vec<f64> = board
         .take_notifications()
         .iter()
@@ -99,8 +162,14 @@ fn long_call_reports_monotonic_progress_before_its_response() {
             n["params"]["progress"].as_f64().unwrap()
         })
         .collect();
-    assert!(progress.len() >= 4, "expected progress per MiB, got {progress:?}");
-    assert!(progress.windows(2).all(|w| w[1] > w[0]), "not increasing: {progress:?}");
+    assert!(
+        progress.len() >= 4,
+        "expected progress per MiB, got {progress:?}"
+    );
+    assert!(
+        progress.windows(2).all(|w| w[1] > w[0]),
+        "not increasing: {progress:?}"
+    );
 }
 
 #[test]
@@ -121,17 +190,26 @@ fn cancelled_call_gets_no_response_and_the_server_goes_on() {
     let pong = board.request("ping", None).expect("ping after cancelling");
     assert_eq!(pong["result"], json!({}));
     let stdout = String::from_utf8_lossy(&board.stdout_bytes()).to_string();
-    assert!(!stdout.contains(r#""id":"long""#), "the cancelled request must get no response:\n{stdout}");
+    assert!(
+        !stdout.contains(r#""id":"long""#),
+        "the cancelled request must get no response:\n{stdout}"
+    );
 }
 
 #[test]
 fn kernel_log_records_reach_log_level_and_subscription_listeners() {
     let mut board = boot();
-    board.call("logging/setLevel", Some(json!({"level": "debug"}))).unwrap();
-    board.call("resources/subscribe", Some(json!({"uri": "kingly://log"}))).unwrap();
+    board
+        .call("logging/setLevel", Some(json!({"level": "debug"})))
+        .unwrap();
+    board
+        .call("resources/subscribe", Some(json!({"uri": "kingly://log"})))
+        .unwrap();
     board.take_notifications();
     // mem_test writes a kernel log record when it finishes.
-    let result = board.call_tool("mem_test", json!({"bytes": 1 << 20})).unwrap();
+    let result = board
+        .call_tool("mem_test", json!({"bytes": 1 << 20}))
+        .unwrap();
     assert_eq!(result["isError"], false, "{result}");
     board.request("ping", None).unwrap();
     let notes = board.take_notifications();
@@ -140,11 +218,18 @@ fn kernel_log_records_reach_log_level_and_subscription_listeners() {
         .find(|n| n["method"] == "notifications/message")
         .unwrap_or_else(|| panic!("no notifications/message in {notes:?}"));
     assert_eq!(log["params"]["logger"], "kernel", "{log}");
-    assert!(log["params"]["data"]["message"].as_str().unwrap().contains("mem_test"), "{log}");
+    assert!(
+        log["params"]["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mem_test"),
+        "{log}"
+    );
     assert!(
         notes
             .iter()
-            .any(|n| n["method"] == "notifications/resources/updated" && n["params"]["uri"] == "kingly://log"),
+            .any(|n| n["method"] == "notifications/resources/updated"
+                && n["params"]["uri"] == "kingly://log"),
         "no update for the subscribed log: {notes:?}"
     );
 }
@@ -158,9 +243,17 @@ fn stateless_era_discover_and_meta_requests() {
             Some(json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}})),
         )
         .unwrap();
-    assert!(discover["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")), "{discover}");
+    assert!(
+        discover["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28")),
+        "{discover}"
+    );
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
-    let listed = board.call("tools/list", Some(json!({"_meta": meta}))).unwrap();
+    let listed = board
+        .call("tools/list", Some(json!({"_meta": meta})))
+        .unwrap();
     assert_eq!(listed["resultType"], "complete", "{listed}");
     assert!(listed.get("ttlMs").is_some(), "{listed}");
     let unknown = board
@@ -171,5 +264,11 @@ fn stateless_era_discover_and_meta_requests() {
         .unwrap();
     let error = expect_error(&unknown, -32022);
     assert_eq!(error["data"]["requested"], "2099-01-01", "{unknown}");
-    assert!(error["data"]["supported"].as_array().unwrap().contains(&json!("2026-07-28")), "{unknown}");
+    assert!(
+        error["data"]["supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28")),
+        "{unknown}"
+    );
 }

@@ -69,23 +69,50 @@ impl Measurement {
     }
 }
 
-/// Runs `handle_line` on [`TRIVIAL_CALL`] `iterations` times (after a short
+/// `ping`: the envelope alone (scan, method lookup, reply), the floor under
+/// every request.
+pub const PING: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+
+/// Which request a JSON measurement sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// [`TRIVIAL_CALL`].
+    ToolsCall,
+    /// [`PING`].
+    Ping,
+}
+
+impl Request {
+    fn line(self) -> &'static [u8] {
+        match self {
+            Request::ToolsCall => TRIVIAL_CALL,
+            Request::Ping => PING,
+        }
+    }
+
+    /// A piece of the correct answer, checked during the warm-up.
+    fn expected(self) -> &'static str {
+        match self {
+            Request::ToolsCall => "\"ok\":true",
+            Request::Ping => "\"result\":{}",
+        }
+    }
+}
+
+/// Runs `handle_line` on `request`'s line `iterations` times (after a short
 /// warm-up that also checks the answer) and measures the whole loop.
-pub fn json_dispatch(iterations: u32) -> Result<Measurement, String> {
+pub fn json_dispatch(iterations: u32, request: Request) -> Result<Measurement, String> {
     let mut server = bench_server();
+    let line = request.line();
     for _ in 0..8 {
-        let reply = server
-            .handle_line(TRIVIAL_CALL)
-            .ok_or("the trivial call got no reply")?;
-        if !reply.contains("\"ok\":true") {
-            return Err(alloc::format!(
-                "unexpected reply to the trivial call: {reply}"
-            ));
+        let reply = server.handle_line(line).ok_or("the request got no reply")?;
+        if !reply.contains(request.expected()) {
+            return Err(alloc::format!("unexpected reply: {reply}"));
         }
     }
     let start = generic_timer::ticks();
     for _ in 0..iterations {
-        core::hint::black_box(server.handle_line(core::hint::black_box(TRIVIAL_CALL)));
+        core::hint::black_box(server.handle_line(core::hint::black_box(line)));
     }
     let ticks = generic_timer::ticks() - start;
     Ok(Measurement {

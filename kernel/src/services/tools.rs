@@ -159,7 +159,9 @@ fn bench_mcp_dispatch() -> Tool {
             "type": "object",
             "properties": {
                 "iterations": {"type": "integer", "minimum": 1, "maximum": 100000},
-                "encoding": {"enum": ["json", "postcard"]}
+                "encoding": {"enum": ["json", "postcard"]},
+                "request": {"enum": ["tools/call", "ping"],
+                            "description": "JSON only: the trivial tools/call (default) or ping, the envelope alone"}
             },
             "additionalProperties": false
         }),
@@ -178,9 +180,14 @@ fn bench_mcp_dispatch() -> Tool {
         handler: Box::new(|args: &Map<String, Value>, _: &mut dyn Context| {
             let iterations = args.get("iterations").and_then(Value::as_u64).unwrap_or(1000) as u32;
             let encoding = args.get("encoding").and_then(Value::as_str).unwrap_or("json");
-            let measured = match encoding {
-                "postcard" => bench::postcard_dispatch(iterations).map(|m| m.to_json("postcard tools/call dispatch")),
-                _ => bench::json_dispatch(iterations).map(|m| m.to_json("JSON tools/call dispatch")),
+            let request = args.get("request").and_then(Value::as_str).unwrap_or("tools/call");
+            let measured = match (encoding, request) {
+                ("postcard", "tools/call") => {
+                    bench::postcard_dispatch(iterations).map(|m| m.to_json("postcard tools/call dispatch"))
+                }
+                ("postcard", _) => Err(String::from("the postcard measurement sends tools/call only")),
+                (_, "ping") => bench::json_dispatch(iterations, bench::Request::Ping).map(|m| m.to_json("JSON ping dispatch")),
+                _ => bench::json_dispatch(iterations, bench::Request::ToolsCall).map(|m| m.to_json("JSON tools/call dispatch")),
             };
             match measured {
                 Ok(v) => ToolResult::Structured(v),
