@@ -1,10 +1,11 @@
-//! Cores 1–3: released through the spin table, then parked in `wfe` on a
-//! per-core work slot until core 0 posts a job.
+//! Cores 1–3: released through the spin table, then parked in `wfi` on a
+//! per-core work slot until core 0 posts a job and rings the core's doorbell
+//! (a GIC software-generated interrupt, see `irq`).
 //!
-//! A slot goes EMPTY → POSTED (core 0 stores the job, `sev`) → DONE (the
+//! A slot goes EMPTY → POSTED (core 0 stores the job, rings) → DONE (the
 //! owner ran it, stored the result, `sev`) → EMPTY (core 0 took the result).
 
-use crate::cpu;
+use crate::{cpu, irq};
 use aarch64_cpu::registers::MPIDR_EL1;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use rpi4::board::SPIN_TABLE;
@@ -79,12 +80,16 @@ pub fn online_mask() -> u32 {
 
 /// A secondary core's life after boot: report in, then run posted jobs.
 pub fn park(core: usize) -> ! {
+    irq::init_secondary();
     ONLINE.fetch_or(1 << core, Ordering::AcqRel);
     cpu::send_event();
     let slot = &SLOTS[core];
     loop {
+        // A doorbell rung between the check and `wfi` stays pending, so
+        // `wfi` returns at once: no lost wake-up.
         while slot.state.load(Ordering::Acquire) != POSTED {
-            cpu::wait_for_event();
+            cpu::wait_for_interrupt();
+            irq::acknowledge_all();
         }
         let job = slot.job.lock().take();
         if let Some(job) = job {
@@ -114,7 +119,7 @@ pub fn post(core: usize, job: Job) -> Result<(), SlotError> {
     }
     *slot.job.lock() = Some(job);
     slot.state.store(POSTED, Ordering::Release);
-    cpu::send_event();
+    irq::wake(core);
     Ok(())
 }
 

@@ -26,7 +26,9 @@ register_structs! {
         (0x800 => itargetsr: [ReadWrite<u32>; 255]),
         (0xbfc => _reserved4),
         (0xc00 => icfgr: [ReadWrite<u32>; 64]),
-        (0xd00 => @END),
+        (0xd00 => _reserved5),
+        (0xf00 => sgir: WriteOnly<u32>),
+        (0xf04 => @END),
     }
 }
 
@@ -154,6 +156,12 @@ impl Gic400 {
         self.gicd.isenabler[s.word].set(1 << s.bit);
     }
 
+    /// Raises software-generated interrupt `intid` (0–15) on `core` only
+    /// (GICD_SGIR, TargetListFilter = "the cores in the list").
+    pub fn send_sgi(&self, intid: u32, core: u32) {
+        self.gicd.sgir.set(((1 << core) & 0xff) << 16 | (intid & 0xf));
+    }
+
     pub fn disable(&self, intid: u32) {
         let s = slot(intid);
         self.gicd.icenabler[s.word].set(1 << s.bit);
@@ -193,6 +201,7 @@ mod tests {
         assert_eq!(offset_of!(DistributorRegisters, ipriorityr), 0x400);
         assert_eq!(offset_of!(DistributorRegisters, itargetsr), 0x800);
         assert_eq!(offset_of!(DistributorRegisters, icfgr), 0xc00);
+        assert_eq!(offset_of!(DistributorRegisters, sgir), 0xf00);
         assert_eq!(offset_of!(CpuInterfaceRegisters, eoir), 0x10);
     }
 }
