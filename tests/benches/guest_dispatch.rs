@@ -6,7 +6,7 @@
 //! The kernel's `bench_mcp_dispatch` tool runs parse + dispatch + serialize
 //! of a trivial call through a private server instance (no UART) and reports
 //! `ns_per_iteration`, which under this icount setting is instructions per
-//! dispatch. Idle cores sleep in `wfe`, so they add nothing to the count.
+//! dispatch. Idle cores sleep in `wfi`, so they add nothing to the count.
 //!
 //!     cargo bench -p kingly-tests --bench guest_dispatch
 
