@@ -9,8 +9,48 @@ use alloc::format;
 use alloc::string::String;
 use core::ops::Range;
 
+use serde_json::Value;
+
+use crate::catalog::Keyed;
 use crate::jsonrpc::RpcError;
 use crate::limits::PAGE_SIZE;
+use crate::prompts::Prompt;
+use crate::registry::Tool;
+use crate::resources::{Resource, ResourceTemplate};
+
+/// What a `*/list` method lists: which list it is, and each item's entry.
+pub trait Listed: Keyed {
+    const KIND: ListKind;
+    fn list_entry(&self) -> Value;
+}
+
+impl Listed for Tool {
+    const KIND: ListKind = ListKind::Tools;
+    fn list_entry(&self) -> Value {
+        serde_json::to_value(self.descriptor()).unwrap_or(Value::Null)
+    }
+}
+
+impl Listed for Resource {
+    const KIND: ListKind = ListKind::Resources;
+    fn list_entry(&self) -> Value {
+        self.descriptor()
+    }
+}
+
+impl Listed for ResourceTemplate {
+    const KIND: ListKind = ListKind::Templates;
+    fn list_entry(&self) -> Value {
+        self.descriptor()
+    }
+}
+
+impl Listed for Prompt {
+    const KIND: ListKind = ListKind::Prompts;
+    fn list_entry(&self) -> Value {
+        self.descriptor()
+    }
+}
 
 /// Which list a cursor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,11 +27,12 @@ use crate::json_out;
 use crate::jsonrpc::{self, Envelope, Incoming, RequestId, RpcError};
 use crate::logging::LogLevel;
 use crate::metrics::Metrics;
+use crate::pagination::{self, Listed};
 use crate::params::{Params, ParamsSlot};
 use crate::prompts::Prompt;
+use crate::protocol;
 use crate::registry::Tool;
 use crate::resources::{Resource, ResourceTemplate};
-use crate::{pagination, protocol};
 
 mod binary_call;
 mod inflight;
@@ -398,15 +399,15 @@ impl Server {
             Method::Ping => Ok(Some(self.reply(id, &meta, None, Map::new()))),
             Method::SetLevel => self.set_log_level(id, params),
             Method::Discover => Ok(Some(self.discover(id))),
-            Method::ToolsList => self.list_tools(id, params, &meta),
+            Method::ToolsList => self.list_page(id, params, &meta, &self.tools),
             Method::ToolsCall => self.call_tool(id, params, &meta, transport),
-            Method::ResourcesList => self.list_resources(id, params, &meta),
-            Method::TemplatesList => self.list_templates(id, params, &meta),
+            Method::ResourcesList => self.list_page(id, params, &meta, &self.resources),
+            Method::TemplatesList => self.list_page(id, params, &meta, &self.templates),
             Method::ResourcesRead => self.read_resource(id, params, &meta),
             Method::Subscribe => self.subscribe(id, params),
             Method::Unsubscribe => self.unsubscribe(id, params),
             Method::Listen => self.listen(id, params, transport),
-            Method::PromptsList => self.list_prompts(id, params, &meta),
+            Method::PromptsList => self.list_page(id, params, &meta, &self.prompts),
             Method::PromptsGet => self.get_prompt(id, params, &meta),
             Method::Complete => self.complete(id, params, &meta),
         }
@@ -461,28 +462,26 @@ impl Server {
     }
 }
 
-/// `value` (built with `json!`) as the map `reply` takes.
 impl Server {
-    /// One page of a `*/list` result: the `kind`'s result member holds the
-    /// descriptors of the catalog items the client's cursor selects (a
-    /// catalog of `len` items), `nextCursor` follows when more remain, and
-    /// stateless-era replies carry the list cache hints.
-    fn list_page(
+    /// One page of a `*/list` result: `T`'s result member holds the entries
+    /// of the catalog items the client's cursor selects, `nextCursor`
+    /// follows when more remain, and stateless-era replies carry the list
+    /// cache hints.
+    fn list_page<T: Listed>(
         &self,
         id: &str,
         params: &Params<'_>,
         meta: &RequestMeta<'_>,
-        kind: pagination::ListKind,
-        len: usize,
-        descriptors: impl FnOnce(core::ops::Range<usize>) -> Vec<Value>,
+        catalog: &Catalog<T>,
     ) -> Outcome {
         let cursor = request::optional_str(&params.cursor, "cursor")?;
-        let page = pagination::page(kind, cursor.as_deref(), len)?;
+        let page = pagination::page(T::KIND, cursor.as_deref(), catalog.len())?;
+        let entries = catalog.items()[page.range]
+            .iter()
+            .map(Listed::list_entry)
+            .collect();
         let mut result = Map::new();
-        result.insert(
-            kind.result_key().into(),
-            Value::Array(descriptors(page.range)),
-        );
+        result.insert(T::KIND.result_key().into(), Value::Array(entries));
         if let Some(next) = page.next_cursor {
             result.insert("nextCursor".into(), Value::String(next));
         }
@@ -495,6 +494,7 @@ impl Server {
     }
 }
 
+/// `value` (built with `json!`) as the map `reply` takes.
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,

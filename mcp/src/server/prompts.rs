@@ -11,7 +11,6 @@ use super::tools::read_arguments;
 use super::{object, Outcome, Server};
 use crate::jsonrpc::{code, RpcError};
 use crate::limits::{MAX_COMPLETION_VALUES, MAX_STRING_BYTES};
-use crate::pagination::ListKind;
 use crate::params::Params;
 
 /// `ref` of `completion/complete`: a `PromptReference` or a
@@ -49,27 +48,6 @@ fn member<'a, T: Deserialize<'a>>(raw: Option<&'a str>, name: &str) -> Result<T,
 }
 
 impl Server {
-    pub(super) fn list_prompts(
-        &self,
-        id: &str,
-        params: &Params<'_>,
-        meta: &RequestMeta<'_>,
-    ) -> Outcome {
-        self.list_page(
-            id,
-            params,
-            meta,
-            ListKind::Prompts,
-            self.prompts.len(),
-            |range| {
-                self.prompts.items()[range]
-                    .iter()
-                    .map(|p| p.descriptor())
-                    .collect()
-            },
-        )
-    }
-
     /// Arguments are strings (MCP's `{[key: string]: string}`); every
     /// declared required one must be there.
     pub(super) fn get_prompt(

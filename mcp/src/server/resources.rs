@@ -14,7 +14,6 @@ use super::{object, ListenStream, Outcome, Server, Transport};
 use crate::json_out;
 use crate::jsonrpc::{self, code, RequestId, RpcError};
 use crate::limits::{MAX_LISTEN_STREAMS, MAX_STRING_BYTES, MAX_SUBSCRIPTIONS};
-use crate::pagination::ListKind;
 use crate::params::Params;
 use crate::protocol::{META_SUBSCRIPTION_ID, READ_CACHE_SCOPE, READ_TTL_MS};
 
@@ -38,48 +37,6 @@ struct SubscriptionFilter {
 }
 
 impl Server {
-    pub(super) fn list_resources(
-        &self,
-        id: &str,
-        params: &Params<'_>,
-        meta: &RequestMeta<'_>,
-    ) -> Outcome {
-        self.list_page(
-            id,
-            params,
-            meta,
-            ListKind::Resources,
-            self.resources.len(),
-            |range| {
-                self.resources.items()[range]
-                    .iter()
-                    .map(|r| r.descriptor())
-                    .collect()
-            },
-        )
-    }
-
-    pub(super) fn list_templates(
-        &self,
-        id: &str,
-        params: &Params<'_>,
-        meta: &RequestMeta<'_>,
-    ) -> Outcome {
-        self.list_page(
-            id,
-            params,
-            meta,
-            ListKind::Templates,
-            self.templates.len(),
-            |range| {
-                self.templates.items()[range]
-                    .iter()
-                    .map(|t| t.descriptor())
-                    .collect()
-            },
-        )
-    }
-
     /// A fixed resource first, then the templates in registration order.
     pub(super) fn read_resource(
         &mut self,

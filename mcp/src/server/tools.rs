@@ -11,33 +11,11 @@ use super::request::{required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
 use crate::jsonrpc::{self, code, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
-use crate::pagination::ListKind;
 use crate::params::Params;
 use crate::registry::ToolResult;
 use crate::schema;
 
 impl Server {
-    pub(super) fn list_tools(
-        &self,
-        id: &str,
-        params: &Params<'_>,
-        meta: &RequestMeta<'_>,
-    ) -> Outcome {
-        self.list_page(
-            id,
-            params,
-            meta,
-            ListKind::Tools,
-            self.tools.len(),
-            |range| {
-                self.tools.items()[range]
-                    .iter()
-                    .map(|t| serde_json::to_value(t.descriptor()).unwrap_or(Value::Null))
-                    .collect()
-            },
-        )
-    }
-
     pub(super) fn call_tool(
         &mut self,
         id: &str,
