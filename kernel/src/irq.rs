@@ -34,7 +34,12 @@ const DOORBELL_PRIORITY: u8 = 0x80;
 pub fn init_secondary() {
     let Some(gic) = GIC.get() else { return };
     gic.init_cpu_interface();
-    gic.enable(DOORBELL_SGI, crate::cpu::core_id() as u32, DOORBELL_PRIORITY, Trigger::Edge);
+    gic.enable(
+        DOORBELL_SGI,
+        crate::cpu::core_id() as u32,
+        DOORBELL_PRIORITY,
+        Trigger::Edge,
+    );
 }
 
 /// Rings `core`'s doorbell.

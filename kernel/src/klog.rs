@@ -86,12 +86,19 @@ pub fn last_seq() -> u64 {
     LOG.lock().last_seq
 }
 
-/// Records newer than `seq`, oldest first.
+/// Records newer than `seq`, oldest first. Walks back from the newest only
+/// as far as needed (records are in `seq` order): the MCP loop asks after
+/// every frame and usually gets nothing.
 pub fn after(seq: u64) -> VecDeque<Record> {
-    LOG.lock()
+    let ring = LOG.lock();
+    let newer = ring
         .records
         .iter()
-        .filter(|r| r.seq > seq)
+        .rev()
+        .take_while(|r| r.seq > seq)
+        .count();
+    ring.records
+        .range(ring.records.len() - newer..)
         .cloned()
         .collect()
 }
