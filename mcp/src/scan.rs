@@ -218,11 +218,7 @@ impl<'a> Scan<'a> {
         let bytes = self.text.as_bytes();
         let mut i = self.pos + 1;
         loop {
-            // Runs of ordinary characters are skipped with one table look-up
-            // per byte; only `"`, `\` and control characters stop the run.
-            while bytes.get(i).is_some_and(|&b| !STOPS_STRING[usize::from(b)]) {
-                i += 1;
-            }
+            i = skip_ordinary(bytes, i);
             let b = *bytes.get(i).ok_or(Invalid)?;
             i += 1;
             match b {
@@ -290,6 +286,43 @@ impl<'a> Scan<'a> {
             self.pos += 1;
         }
     }
+}
+
+/// The index of the first byte at or after `i` that ends a run of ordinary
+/// string characters (`"`, `\\` or a control character), or `bytes.len()`.
+/// Eight bytes at a time: the strings of a request are mostly short keys and
+/// names, which one word usually covers.
+fn skip_ordinary(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(word) = bytes.get(i..i + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let stops = stop_bytes(u64::from_le_bytes(word));
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while bytes.get(i).is_some_and(|&b| !STOPS_STRING[usize::from(b)]) {
+        i += 1;
+    }
+    i
+}
+
+/// The high bit of each byte of `word` that is `"`, `\\` or below 0x20 (and
+/// possibly of bytes above the first such one: only the lowest set bit is
+/// exact, which is the one [`skip_ordinary`] uses). Bytes of multi-byte
+/// UTF-8 characters (0x80 and up) are never flagged.
+const fn stop_bytes(word: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const fn zero_bytes(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGHS
+    }
+    let quote = zero_bytes(word ^ (ONES * b'"' as u64));
+    let backslash = zero_bytes(word ^ (ONES * b'\\' as u64));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
 }
 
 /// An object key as found in the text.
@@ -451,6 +484,27 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 10_000);
+    }
+
+    #[test]
+    fn word_at_a_time_skipping_matches_byte_at_a_time() {
+        let alphabet = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, b'!', 0x21];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 20) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|k| alphabet[((state >> (3 * k % 60)) % alphabet.len() as u64) as usize])
+                .collect();
+            for start in 0..=len {
+                let slow = (start..len)
+                    .find(|&i| STOPS_STRING[usize::from(bytes[i])])
+                    .unwrap_or(len);
+                assert_eq!(skip_ordinary(&bytes, start), slow, "{bytes:?} from {start}");
+            }
+        }
     }
 
     #[test]
