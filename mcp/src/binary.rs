@@ -395,6 +395,25 @@ impl PostcardOut {
         self.0.extend_from_slice(s.as_bytes());
     }
 
+    /// A string that `write` appends as UTF-8 text, written in place (no
+    /// temporary `String`): the length prefix is filled in afterwards.
+    pub(crate) fn str_in_place(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let at = self.0.len();
+        self.0.push(0);
+        write(&mut self.0);
+        let len = self.0.len() - at - 1;
+        if len < 0x80 {
+            self.0[at] = len as u8;
+            return;
+        }
+        // Rare (a text over 127 bytes): the varint takes more than the one
+        // byte reserved; move the text up by the difference.
+        let mut prefix = PostcardOut(Vec::with_capacity(10));
+        prefix.varint(len as u64);
+        self.0[at] = prefix.0[0];
+        self.0.splice(at + 1..at + 1, prefix.0[1..].iter().copied());
+    }
+
     pub(crate) fn id(&mut self, id: &Id) {
         match id {
             Id::U64(n) => {

@@ -1,4 +1,5 @@
-//! Writing JSON straight into a `String`.
+//! Writing JSON straight into a `String` (or the byte vector of a binary
+//! message).
 //!
 //! serde_json's `to_writer` needs `std::io`, which a `no_std` kernel lacks,
 //! and building a `Value` tree only to print it costs allocations on the hot
@@ -6,14 +7,52 @@
 //! produce) to an existing buffer instead.
 
 use alloc::string::String;
-use core::fmt::Write;
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
 use serde_json::Value;
 
+/// A buffer JSON text is appended to.
+pub trait Buffer {
+    fn push_str(&mut self, s: &str);
+    /// Appends one ASCII byte.
+    fn push_ascii(&mut self, b: u8);
+}
+
+impl Buffer for String {
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+    fn push_ascii(&mut self, b: u8) {
+        self.push(char::from(b));
+    }
+}
+
+/// The UTF-8 bytes of the text (a postcard string's body is written this
+/// way, in place: [`crate::binary`]).
+impl Buffer for Vec<u8> {
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+    fn push_ascii(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+/// `core::fmt` output into a [`Buffer`] (numbers are printed with it).
+struct Formatted<'a, B: ?Sized>(&'a mut B);
+
+impl<B: Buffer + ?Sized> Write for Formatted<'_, B> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
 /// Appends `s` as a JSON string literal, quotes included.
-pub fn write_str(out: &mut String, s: &str) {
-    out.push('"');
+pub fn write_str<B: Buffer + ?Sized>(out: &mut B, s: &str) {
+    out.push_ascii(b'"');
     escape_into(out, s);
-    out.push('"');
+    out.push_ascii(b'"');
 }
 
 /// For each byte, the letter of its escape (`\\n` → `n`; `u` for `\\u00XX`),
@@ -36,7 +75,7 @@ const ESCAPES: [u8; 256] = {
 };
 
 /// Appends `s` escaped for use inside a JSON string literal (no quotes).
-fn escape_into(out: &mut String, s: &str) {
+fn escape_into<B: Buffer + ?Sized>(out: &mut B, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -45,13 +84,13 @@ fn escape_into(out: &mut String, s: &str) {
             continue;
         }
         out.push_str(&s[start..i]);
-        out.push('\\');
-        out.push(char::from(letter));
+        out.push_ascii(b'\\');
+        out.push_ascii(letter);
         if letter == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            out.push_ascii(HEX[usize::from(b >> 4)]);
+            out.push_ascii(HEX[usize::from(b & 15)]);
         }
         start = i + 1;
     }
@@ -67,14 +106,16 @@ fn needs_escape(s: &str) -> bool {
 /// into a temporary `String` first). Punctuation, numbers and literals need
 /// no escaping in either; only strings differ.
 trait Sink {
-    fn buf(&mut self) -> &mut String;
+    type Out: Buffer + ?Sized;
+    fn buf(&mut self) -> &mut Self::Out;
     fn string(&mut self, s: &str);
 }
 
-struct Plain<'a>(&'a mut String);
+struct Plain<'a, B: ?Sized>(&'a mut B);
 
-impl Sink for Plain<'_> {
-    fn buf(&mut self) -> &mut String {
+impl<B: Buffer + ?Sized> Sink for Plain<'_, B> {
+    type Out = B;
+    fn buf(&mut self) -> &mut B {
         self.0
     }
     fn string(&mut self, s: &str) {
@@ -82,10 +123,11 @@ impl Sink for Plain<'_> {
     }
 }
 
-struct Escaped<'a>(&'a mut String);
+struct Escaped<'a, B: ?Sized>(&'a mut B);
 
-impl Sink for Escaped<'_> {
-    fn buf(&mut self) -> &mut String {
+impl<B: Buffer + ?Sized> Sink for Escaped<'_, B> {
+    type Out = B;
+    fn buf(&mut self) -> &mut B {
         self.0
     }
     fn string(&mut self, s: &str) {
@@ -102,16 +144,16 @@ impl Sink for Escaped<'_> {
 }
 
 /// Appends `v` as compact JSON (object members in the map's order).
-pub fn write_value(out: &mut String, v: &Value) {
+pub fn write_value<B: Buffer + ?Sized>(out: &mut B, v: &Value) {
     emit(&mut Plain(out), v);
 }
 
 /// Appends the JSON text of `v` as a JSON string literal, quotes included:
 /// the same as `write_str(out, &to_string(v))`, without the temporary.
-pub fn write_value_as_str(out: &mut String, v: &Value) {
-    out.push('"');
+pub fn write_value_as_str<B: Buffer + ?Sized>(out: &mut B, v: &Value) {
+    out.push_ascii(b'"');
     emit(&mut Escaped(&mut *out), v);
-    out.push('"');
+    out.push_ascii(b'"');
 }
 
 fn emit(sink: &mut impl Sink, v: &Value) {
@@ -120,30 +162,30 @@ fn emit(sink: &mut impl Sink, v: &Value) {
         Value::Bool(true) => sink.buf().push_str("true"),
         Value::Bool(false) => sink.buf().push_str("false"),
         Value::Number(n) => {
-            let _ = write!(sink.buf(), "{n}");
+            let _ = write!(Formatted(sink.buf()), "{n}");
         }
         Value::String(s) => sink.string(s),
         Value::Array(items) => {
-            sink.buf().push('[');
+            sink.buf().push_ascii(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    sink.buf().push(',');
+                    sink.buf().push_ascii(b',');
                 }
                 emit(sink, item);
             }
-            sink.buf().push(']');
+            sink.buf().push_ascii(b']');
         }
         Value::Object(map) => {
-            sink.buf().push('{');
+            sink.buf().push_ascii(b'{');
             for (i, (k, item)) in map.iter().enumerate() {
                 if i > 0 {
-                    sink.buf().push(',');
+                    sink.buf().push_ascii(b',');
                 }
                 sink.string(k);
-                sink.buf().push(':');
+                sink.buf().push_ascii(b':');
                 emit(sink, item);
             }
-            sink.buf().push('}');
+            sink.buf().push_ascii(b'}');
         }
     }
 }

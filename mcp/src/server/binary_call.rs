@@ -20,7 +20,7 @@ use crate::jsonrpc::{Member, RpcError};
 use crate::limits::MAX_ID_BYTES;
 use crate::params::{ParamsSlot, Shape, Text};
 use crate::registry::ToolResult;
-use crate::server::request::Era;
+use crate::server::request::{required_str, Era, RequestMeta};
 
 impl Server {
     /// Serves a binary `tools/call` request directly. `None` when it must
@@ -76,20 +76,40 @@ impl Server {
     }
 
     /// A `tools/call` whose postcard form [`crate::binary::peek_tools_call`]
-    /// read in place (no decoded [`Message`]); `None`: take the full path.
+    /// read in place (no decoded [`Message`]): the shape in-kernel callers
+    /// send every time, a numeric id, a tool name, no or empty `arguments`,
+    /// no `_meta`. Only the path that succeeds is taken here: a handshake-era
+    /// session that has been initialized and a registered tool. Anything
+    /// else returns `None` and takes the full path, which words the error
+    /// exactly as the JSON path does.
     pub(crate) fn serve_peeked_call(&mut self, call: &PeekedCall<'_>) -> Option<Option<Vec<u8>>> {
-        if !self.state.pending.is_empty() || !self.state.streams.is_empty() {
+        if !self.state.pending.is_empty()
+            || !self.state.streams.is_empty()
+            || self.state.protocol_version.is_none()
+        {
             return None;
         }
-        let mut slot = ParamsSlot::default();
-        if call.has_params {
-            slot.shape = Shape::Object;
-            slot.members.name = call
-                .name
-                .map_or(Text::Absent, |name| Text::Str(Cow::Borrowed(name)));
-            slot.members.arguments = Member(call.empty_arguments.then_some("{}"));
-        }
-        self.serve_call_slot(&call.id, &slot)
+        let name = call.name?;
+        self.tools.get(name)?;
+        let mut id_buf = [0u8; 20];
+        let id_raw = match call.id {
+            Id::U64(n) => decimal(&mut id_buf, n, false),
+            Id::I64(n) => decimal(&mut id_buf, n.unsigned_abs(), n < 0),
+            Id::Str(_) => return None,
+        };
+        // No `_meta`: the handshake era, no progress token, the session's
+        // log level (what `read_meta` gives such a request).
+        let meta = RequestMeta {
+            era: Era::Legacy,
+            progress_token: None,
+            log_level: None,
+        };
+        let arguments = call.empty_arguments.then_some("{}");
+        self.state.metrics.requests += 1;
+        let outcome = self.run_tool(id_raw, name, arguments, &meta, &mut NullTransport, |result| {
+            call_response(&call.id, result, Era::Legacy)
+        });
+        Some(self.binary_reply(&call.id, outcome))
     }
 
     /// Serves a `tools/call` whose `params` are laid out; `None` when the
@@ -115,12 +135,23 @@ impl Server {
             .prepare("tools/call", slot)
             .and_then(|(_, params, meta)| {
                 let era = meta.era;
-                self.run_tool(id_raw, params, &meta, &mut NullTransport, |result| {
+                let name = required_str(&params.name, "name")?;
+                self.run_tool(id_raw, &name, params.arguments.0, &meta, &mut NullTransport, |result| {
                     call_response(id, result, era)
                 })
             });
+        Some(self.binary_reply(id, outcome))
+    }
+
+    /// The encoded answer to a served binary `tools/call` (`None`: it was
+    /// cancelled), counted in the metrics as the JSON path counts it.
+    fn binary_reply(
+        &mut self,
+        id: &Id,
+        outcome: Result<Option<Vec<u8>>, RpcError>,
+    ) -> Option<Vec<u8>> {
         let reply = match outcome {
-            Ok(None) => return Some(None),
+            Ok(None) => return None,
             Ok(Some(reply)) => reply,
             Err(err) => {
                 self.state.metrics.count_error(err.code);
@@ -128,7 +159,7 @@ impl Server {
             }
         };
         self.state.metrics.responses += 1;
-        Some(Some(reply))
+        Some(reply)
     }
 }
 
@@ -162,8 +193,8 @@ fn decimal(buf: &mut [u8; 20], mut n: u64, negative: bool) -> &str {
 
 /// The encoded response carrying the `CallToolResult` the JSON path writes
 /// (see [`ToolResult::write_call_result`]), member for member, with the
-/// structured result printed once for its text mirror and encoded from the
-/// value itself.
+/// structured result printed once, in place, for its text mirror and
+/// encoded from the value itself.
 fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
     let mut out = PostcardOut(Vec::with_capacity(96));
     out.varint(RESPONSE_TAG);
@@ -171,21 +202,10 @@ fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
     out.tag(BinTag::Object);
     let structured = matches!(result, ToolResult::Structured(_));
     out.varint(2 + u64::from(structured) + u64::from(era == Era::Modern));
-    out.str("content");
-    out.tag(BinTag::Array);
-    out.varint(1);
-    out.tag(BinTag::Object);
-    out.varint(2);
-    out.str("type");
-    out.tag(BinTag::Str);
-    out.str("text");
-    out.str("text");
-    out.tag(BinTag::Str);
+    out.0.extend_from_slice(&CONTENT_TEXT);
     let is_error = match result {
         ToolResult::Structured(value) => {
-            let mut text = String::with_capacity(64);
-            json_out::write_value(&mut text, value);
-            out.str(&text);
+            out.str_in_place(|text| json_out::write_value(text, value));
             out.str("structuredContent");
             out.value(value);
             false
@@ -210,11 +230,61 @@ fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
     out.0
 }
 
+/// `"content":[{"type":"text","text":` and the tag of the string that
+/// follows, encoded: how every `CallToolResult` starts, written with one copy.
+const CONTENT_TEXT: [u8; 29] = [
+    7, b'c', b'o', b'n', b't', b'e', b'n', b't', // "content"
+    BinTag::Array as u8,
+    1,
+    BinTag::Object as u8,
+    2,
+    4, b't', b'y', b'p', b'e', // "type"
+    BinTag::Str as u8,
+    4, b't', b'e', b'x', b't', // "text"
+    4, b't', b'e', b'x', b't', // "text"
+    BinTag::Str as u8,
+];
+
 fn error_message(id: &Id, err: RpcError) -> Message {
     Message::Error {
         id: Some(id.clone()),
         code: err.code,
         message: err.message,
         data: err.data.as_ref().map(BinValue::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_text_is_what_the_encoder_writes() {
+        let mut out = PostcardOut(Vec::new());
+        out.str("content");
+        out.tag(BinTag::Array);
+        out.varint(1);
+        out.tag(BinTag::Object);
+        out.varint(2);
+        out.str("type");
+        out.tag(BinTag::Str);
+        out.str("text");
+        out.str("text");
+        out.tag(BinTag::Str);
+        assert_eq!(out.0, CONTENT_TEXT);
+    }
+
+    #[test]
+    fn strings_written_in_place_decode_at_every_length() {
+        for len in [0, 1, 127, 128, 129, 16_383, 16_384, 70_000] {
+            let text = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            let mut out = PostcardOut(alloc::vec![9]);
+            out.str_in_place(|buf| buf.extend_from_slice(text.as_bytes()));
+            let mut expected = PostcardOut(alloc::vec![9]);
+            expected.str(&text);
+            assert_eq!(out.0, expected.0, "{len}");
+            let decoded: String = postcard::from_bytes(&out.0[1..]).unwrap();
+            assert_eq!(decoded, text);
+        }
     }
 }

@@ -23,7 +23,8 @@ impl Server {
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
     ) -> Outcome {
-        self.run_tool(id, params, meta, transport, |result| {
+        let name = required_str(&params.name, "name")?;
+        self.run_tool(id, &name, params.arguments.0, meta, transport, |result| {
             let mut out = String::with_capacity(256);
             jsonrpc::begin_result(&mut out, id);
             let extra = if meta.era == Era::Modern {
@@ -38,7 +39,8 @@ impl Server {
     }
 
     /// `tools/call` whichever encoding the request came in and its answer
-    /// goes out in: finds the tool, checks the arguments, runs the handler
+    /// goes out in: finds the tool `name`, checks `arguments` (the JSON text
+    /// of the request's `arguments` member, if any), runs the handler
     /// and hands its outcome to `write` (which encodes the answer before the
     /// outcome is dropped). `Ok(None)` when the call was cancelled (it gets
     /// no answer).
@@ -46,19 +48,19 @@ impl Server {
     pub(super) fn run_tool<T>(
         &mut self,
         id: &str,
-        params: &Params<'_>,
+        name: &str,
+        arguments: Option<&str>,
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
         write: impl FnOnce(&ToolResult) -> T,
     ) -> Result<Option<T>, RpcError> {
-        let name = required_str(&params.name, "name")?;
-        let Some(tool) = self.tools.get_mut(&name) else {
+        let Some(tool) = self.tools.get_mut(name) else {
             return Err(RpcError::new(
                 code::INVALID_PARAMS,
                 format!("Unknown tool: {name}"),
             ));
         };
-        let arguments = read_arguments(params.arguments.0)?;
+        let arguments = read_arguments(arguments)?;
         let result = match schema::validate_arguments(&tool.input_schema, &arguments) {
             Err(why) => ToolResult::Error(format!("Invalid arguments: {why}")),
             Ok(()) => {
