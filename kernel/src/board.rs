@@ -115,6 +115,12 @@ pub fn temperature_millicelsius() -> Result<u32, MailboxError> {
     MAILBOX.lock().temperature_millicelsius()
 }
 
+/// A clock's rate as the firmware reports it now (`None` if it does not
+/// answer).
+pub fn clock_rate_hz(clock: Clock) -> Option<u32> {
+    MAILBOX.lock().clock_rate_hz(clock).ok().filter(|&hz| hz > 0)
+}
+
 /// x0 at entry is a device tree only if it points at the FDT magic (QEMU
 /// without `-dtb` passes 0; the Pi firmware passes one unless told not to).
 fn device_tree(x0: u64) -> Option<u64> {

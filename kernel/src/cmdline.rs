@@ -13,6 +13,9 @@ pub struct Options {
     pub baud: u32,
     /// A deliberate fault to take once booted (`selftest=`).
     pub selftest: Option<Selftest>,
+    /// Boot files on the SD card are read-only to the `fs_*` tools
+    /// (`fs_protect=off` lifts it).
+    pub fs_protect: bool,
 }
 
 impl Options {
@@ -20,6 +23,7 @@ impl Options {
         let mut opts = Options {
             baud: DEFAULT_BAUD,
             selftest: None,
+            fs_protect: true,
         };
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else {
@@ -41,6 +45,7 @@ impl Options {
                         _ => None,
                     }
                 }
+                "fs_protect" => opts.fs_protect = value != "off",
                 _ => {}
             }
         }

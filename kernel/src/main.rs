@@ -36,6 +36,7 @@ mod report;
 mod server;
 mod services;
 mod smp;
+mod storage;
 mod transport;
 
 core::arch::global_asm!(include_str!("arch/boot.s"));
@@ -57,6 +58,7 @@ pub extern "C" fn kernel_main() -> ! {
     irq::init();
 
     smp::start_secondaries();
+    storage::init();
     log_boot(facts);
 
     if let Some(selftest) = cmdline.selftest {

@@ -13,6 +13,11 @@ pub const MAILBOX_BASE: usize = 0xFE00_B880;
 pub const GPIO_BASE: usize = 0xFE20_0000;
 /// PL011 UART0, the MCP channel.
 pub const UART0_BASE: usize = 0xFE20_1000;
+/// EMMC2, the Pi 4's SD card slot (SDHCI).
+pub const EMMC2_BASE: usize = 0xFE34_0000;
+/// The legacy Arasan EMMC (SDHCI): Wi-Fi SDIO on a Pi 4; QEMU's raspi4b
+/// attaches `-drive if=sd` here.
+pub const EMMC_BASE: usize = 0xFE30_0000;
 /// GIC-400 distributor.
 pub const GICD_BASE: usize = 0xFF84_1000;
 /// GIC-400 CPU interface.

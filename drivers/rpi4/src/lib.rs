@@ -20,3 +20,4 @@ pub mod gpio;
 pub mod mailbox;
 mod mmio;
 pub mod pl011;
+pub mod sdhci;

@@ -4,9 +4,12 @@
 //! - [`tools`]: `sys_info`, `mem_test`, `bench_mcp_dispatch`
 //! - [`resources`]: `kingly://log`, `kingly://board`, `kingly://metrics`,
 //!   and the template `kingly://log/{level}`
+//! - [`fs`]: `fs_list`, `fs_stat`, `fs_read`, `fs_write`, `fs_delete`,
+//!   `fs_mkdir`, `bench_sd_read` and the template `file:///{path}`
 //! - [`prompts`]: `board_report`, `explain_fault`
 
 pub mod bench;
+pub mod fs;
 pub mod prompts;
 pub mod resources;
 pub mod tools;
@@ -33,6 +36,10 @@ pub fn registry() -> Server {
         server.add_resource(resource);
     }
     server.add_resource_template(resources::log_by_level());
+    for tool in fs::all() {
+        server.add_tool(tool);
+    }
+    server.add_resource_template(fs::file_template());
     for prompt in prompts::all() {
         server.add_prompt(prompt);
     }
