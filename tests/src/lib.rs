@@ -16,7 +16,7 @@
 //!   suite in about a minute, while a single flaky boot does not fail the rest.
 
 use std::ops::{Deref, DerefMut};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -74,11 +74,22 @@ pub fn boot_uninitialized() -> Board {
 /// Boots QEMU with extra arguments (for example `-append` for the kernel
 /// command line) without saying anything to the kernel yet.
 pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
-    static TURN: Mutex<Silence> = Mutex::new(Silence {
-        in_a_row: 0,
-        last_reason: String::new(),
-    });
-    let (kernel8, image) = artifacts();
+    let (_, image) = artifacts();
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let copy = dir.path().join("sd.img");
+    std::fs::copy(image, &copy)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
+    start(&copy, dir, extra)
+}
+
+/// Takes turns with other boots (see the module docs).
+static TURN: Mutex<Silence> = Mutex::new(Silence {
+    in_a_row: 0,
+    last_reason: String::new(),
+});
+
+fn start(image: &Path, dir: tempfile::TempDir, extra: &[&str]) -> Board {
+    let (kernel8, _) = artifacts();
     // A test that panicked while booted poisons the lock; the next may go on.
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if turn.in_a_row >= SILENT_BOOTS_BEFORE_GIVING_UP {
@@ -87,12 +98,8 @@ pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
             turn.in_a_row, turn.last_reason
         );
     }
-    let dir = tempfile::tempdir().expect("create a temporary directory");
-    let copy = dir.path().join("sd.img");
-    std::fs::copy(image, &copy)
-        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
     let mut mcp =
-        QemuMcp::boot(kernel8, &copy, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
+        QemuMcp::boot(kernel8, image, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
     mcp.set_response_timeout(RESPONSE_TIMEOUT);
     mcp.set_session_limit(SESSION_LIMIT);
     Board {
@@ -102,14 +109,28 @@ pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
     }
 }
 
+/// Boots with `image` itself as the SD card (not a copy: the test inspects
+/// it afterwards) and initializes.
+pub fn boot_image(image: &Path, extra: &[&str]) -> Board {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let mut board = start(image, dir, extra);
+    initialize(&mut board, PROTOCOL_VERSION);
+    board
+}
+
 /// Boots and initializes asking for `protocol_version`; returns the board and
 /// the initialize result.
 pub fn boot_with(protocol_version: &str) -> (Board, Value) {
     let mut board = boot_uninitialized();
+    let result = initialize(&mut board, protocol_version);
+    (board, result)
+}
+
+fn initialize(board: &mut Board, protocol_version: &str) -> Value {
     match board.initialize(protocol_version, "kingly-tests") {
         Ok(result) => {
             board.turn.in_a_row = 0;
-            (board, result)
+            result
         }
         Err(e) => {
             if matches!(e, Error::Timeout { .. } | Error::Qemu(_)) {
