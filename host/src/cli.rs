@@ -47,6 +47,14 @@ enum Cmd {
         /// firmware (start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb) for real hardware.
         #[arg(long, value_name = "DIR")]
         boot_files: Option<PathBuf>,
+        /// Copy a host file onto the card as DEST (a path on the card, e.g.
+        /// notes/todo.txt); repeatable. The kernel opens files by their FAT
+        /// short (8.3) name: the summary shows the one each file got.
+        #[arg(long = "add", value_name = "SRC:DEST")]
+        add: Vec<String>,
+        /// Put a GGUF model on the card as models/<its file name>; repeatable.
+        #[arg(long = "model", value_name = "PATH.gguf")]
+        model: Vec<PathBuf>,
     },
     /// Boot in QEMU and talk to the kernel interactively.
     Shell {
@@ -77,6 +85,8 @@ pub fn run(cli: Cli) -> Result<()> {
             output,
             cmdline,
             boot_files,
+            add,
+            model,
         } => {
             let kernel8 = kernel::build_kernel()?;
             let output = output.unwrap_or_else(workspace::default_image);
@@ -85,8 +95,19 @@ pub fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = boot_files {
                 spec.extra_files = image::files_in_dir(&dir)?;
             }
+            for arg in &add {
+                spec.host_files.push(image::parse_add(arg)?);
+            }
+            for path in &model {
+                spec.host_files.push(image::model_entry(path)?);
+            }
             image::build_image(&output, &spec)?;
-            print_summary(&output)
+            print_summary(&output)?;
+            let added: Vec<String> = spec.host_files.iter().map(|(n, _)| n.clone()).collect();
+            for (name, short) in image::short_paths(&output, &added)? {
+                println!("  added      {name:<24} kernel path {short}");
+            }
+            Ok(())
         }
         Cmd::Shell { image } => {
             let (kernel8, image) = artifacts(image)?;

@@ -41,6 +41,10 @@ pub struct ImageSpec {
     /// More files, as (path on the card with `/` separators, contents): the
     /// firmware's `start4.elf`, `fixup4.dat` and `.dtb` for real hardware.
     pub extra_files: Vec<(String, Vec<u8>)>,
+    /// Files streamed from the host, as (path on the card, host path):
+    /// `kingly image --add SRC:DEST` and `--model` (large files never sit
+    /// in memory whole).
+    pub host_files: Vec<(String, PathBuf)>,
 }
 
 impl ImageSpec {
@@ -50,6 +54,7 @@ impl ImageSpec {
             kernel8: kernel8.into(),
             cmdline: DEFAULT_CMDLINE.to_string(),
             extra_files: Vec::new(),
+            host_files: Vec::new(),
         }
     }
 
@@ -73,14 +78,31 @@ impl ImageSpec {
             }
             all.push((name.clone(), bytes.clone()));
         }
+        let mut names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        for (name, _) in &self.host_files {
+            if names.iter().any(|taken| taken.eq_ignore_ascii_case(name)) {
+                return Err(Error::Image(format!("{name} is on the card twice")));
+            }
+            names.push(name);
+        }
         Ok(all)
+    }
+
+    /// Sizes of the host files, checked before anything is written.
+    fn host_file_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for (_, path) in &self.host_files {
+            total += std::fs::metadata(path).path_context("stat", path)?.len();
+        }
+        Ok(total)
     }
 }
 
 /// Builds the image at `out` (through a temporary file and a rename).
 pub fn build_image(out: &Path, spec: &ImageSpec) -> Result<()> {
     let card_files = spec.files()?;
-    let payload: u64 = card_files.iter().map(|(_, bytes)| bytes.len() as u64).sum();
+    let payload: u64 = card_files.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>()
+        + spec.host_file_bytes()?;
     let size = image_bytes_for(payload);
 
     let dir = files::parent_dir(out);
@@ -90,7 +112,7 @@ pub fn build_image(out: &Path, spec: &ImageSpec) -> Result<()> {
     let file = temp.as_file_mut();
     file.set_len(size).path_context("size", out)?;
     write_mbr(file, size)?;
-    write_fat(file, size, &card_files).map_err(|e| match e {
+    write_fat(file, size, &card_files, &spec.host_files).map_err(|e| match e {
         Error::Io { context, source } => {
             Error::Image(format!("writing the FAT32 partition: {context}: {source}"))
         }
@@ -138,7 +160,12 @@ fn write_mbr(file: &mut File, size: u64) -> Result<()> {
     mbr.write_into(file).map_err(mbr_error)
 }
 
-fn write_fat(file: &mut File, size: u64, files: &[(String, Vec<u8>)]) -> Result<()> {
+fn write_fat(
+    file: &mut File,
+    size: u64,
+    files: &[(String, Vec<u8>)],
+    host_files: &[(String, PathBuf)],
+) -> Result<()> {
     let start = u64::from(PARTITION_START_LBA) * SECTOR_BYTES;
     let mut label = [b' '; 11];
     label[..VOLUME_LABEL.len()].copy_from_slice(VOLUME_LABEL.as_bytes());
@@ -154,20 +181,107 @@ fn write_fat(file: &mut File, size: u64, files: &[(String, Vec<u8>)]) -> Result<
         StreamSlice::new(&mut *file, start, size).context(|| "open the partition".into())?;
     let fs = FileSystem::new(slice, FsOptions::new()).context(|| "mount the new FAT32".into())?;
     let root = fs.root_dir();
-    for (name, bytes) in files {
-        let (dirs, _) = name.rsplit_once('/').unwrap_or(("", name));
-        if !dirs.is_empty() {
-            root.create_dir(dirs).context(|| format!("create {dirs}"))?;
+    let create = |name: &str| {
+        // fatfs's create_dir opens a directory that exists already.
+        let mut dir_path = String::new();
+        for part in name.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+            if !dir_path.is_empty() {
+                dir_path.push('/');
+            }
+            dir_path.push_str(part);
+            root.create_dir(&dir_path)
+                .context(|| format!("create {dir_path}"))?;
         }
         let mut out = root
             .create_file(name)
             .context(|| format!("create {name}"))?;
         out.truncate().context(|| format!("truncate {name}"))?;
+        Ok::<_, Error>(out)
+    };
+    for (name, bytes) in files {
+        let mut out = create(name)?;
         out.write_all(bytes).context(|| format!("write {name}"))?;
+        out.flush().context(|| format!("flush {name}"))?;
+    }
+    for (name, path) in host_files {
+        let mut out = create(name)?;
+        let mut input = File::open(path).path_context("open", path)?;
+        let len = input.metadata().path_context("stat", path)?.len();
+        let bar = progress_bar(name, len);
+        std::io::copy(&mut input, &mut bar.wrap_write(&mut out))
+            .context(|| format!("copy {} to {name}", path.display()))?;
+        bar.finish_and_clear();
         out.flush().context(|| format!("flush {name}"))?;
     }
     drop(root);
     fs.unmount().context(|| "unmount the FAT32".into())
+}
+
+/// Files from this size up get a progress bar (on a terminal only).
+pub const PROGRESS_BAR_BYTES: u64 = 16 << 20;
+
+fn progress_bar(name: &str, len: u64) -> indicatif::ProgressBar {
+    if len < PROGRESS_BAR_BYTES {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(name.to_string());
+    bar
+}
+
+/// `SRC:DEST` of `kingly image --add`: a host file and its path on the card
+/// (split at the last colon; a leading `/` on DEST is dropped).
+pub fn parse_add(arg: &str) -> Result<(String, PathBuf)> {
+    let (src, dest) = arg
+        .rsplit_once(':')
+        .ok_or_else(|| Error::Image(format!("--add {arg}: expected SRC:DEST")))?;
+    let dest = dest.trim_start_matches('/');
+    if src.is_empty() || dest.is_empty() || dest.ends_with('/') {
+        return Err(Error::Image(format!("--add {arg}: expected SRC:DEST with a file name in DEST")));
+    }
+    Ok((dest.to_string(), PathBuf::from(src)))
+}
+
+/// `--model PATH.gguf`: stored as `models/<file name>`.
+pub fn model_entry(path: &Path) -> Result<(String, PathBuf)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::Image(format!("--model {}: not a file", path.display())))?;
+    Ok((format!("models/{name}"), path.to_path_buf()))
+}
+
+/// The FAT short (8.3) name fatfs gave each path, for the kernel, which
+/// opens files by short name only: (path as given, `/SHORT/PATH`).
+pub fn short_paths(image: &Path, paths: &[String]) -> Result<Vec<(String, String)>> {
+    let fs = open_partition(image)?;
+    let mut out = Vec::new();
+    for path in paths {
+        let mut dir = fs.root_dir();
+        let mut short = String::new();
+        let parts: Vec<&str> = path.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let entry = dir
+                .iter()
+                .filter_map(|e| e.ok())
+                .find(|e| e.file_name().eq_ignore_ascii_case(part))
+                .ok_or_else(|| Error::Image(format!("{path} is not on the card")))?;
+            short.push('/');
+            short.push_str(&String::from_utf8_lossy(entry.short_file_name_as_bytes()));
+            if i + 1 < parts.len() {
+                dir = entry.to_dir();
+            }
+        }
+        out.push((path.clone(), short));
+    }
+    Ok(out)
 }
 
 /// A look inside a built image, for summaries and tests.

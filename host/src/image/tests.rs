@@ -121,3 +121,57 @@ fn duplicate_names_are_refused() {
     let err = build_image(&dir.path().join("sd.img"), &spec).unwrap_err();
     assert!(err.to_string().contains("twice"), "{err}");
 }
+
+#[test]
+fn host_files_and_models_are_streamed_onto_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kernel, _) = fake_kernel(dir.path(), 4096);
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, b"a note").unwrap();
+    let model = dir.path().join("SmolLM2-135M-Instruct-Q4_1.gguf");
+    let model_bytes: Vec<u8> = (0..70u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&model, &model_bytes).unwrap();
+
+    let mut spec = ImageSpec::new(&kernel);
+    spec.host_files
+        .push(parse_add(&format!("{}:/notes/deep/hello.txt", note.display())).unwrap());
+    spec.host_files.push(model_entry(&model).unwrap());
+    let out = dir.path().join("sd.img");
+    build_image(&out, &spec).unwrap();
+
+    // 70 MiB of model needs the next power of two up.
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 128 << 20);
+    assert_eq!(read_file(&out, "notes/deep/hello.txt").unwrap(), b"a note");
+    assert!(read_file(&out, "models/SmolLM2-135M-Instruct-Q4_1.gguf").unwrap() == model_bytes);
+    let shorts = short_paths(
+        &out,
+        &["notes/deep/hello.txt".into(), "models/SmolLM2-135M-Instruct-Q4_1.gguf".into()],
+    )
+    .unwrap();
+    assert_eq!(shorts[0].1, "/NOTES/DEEP/HELLO.TXT");
+    assert_eq!(shorts[1].1, "/MODELS/SMOLLM~1.GGU");
+}
+
+#[test]
+fn add_arguments() {
+    assert_eq!(
+        parse_add("/a/b.txt:x/y.txt").unwrap(),
+        ("x/y.txt".to_string(), PathBuf::from("/a/b.txt"))
+    );
+    assert_eq!(parse_add("c:/d").unwrap().0, "d");
+    for bad in ["nocolon", ":dest", "src:", "src:/", "src:dir/"] {
+        assert!(parse_add(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        model_entry(Path::new("/m/x.gguf")).unwrap().0,
+        "models/x.gguf"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (kernel, _) = fake_kernel(dir.path(), 16);
+    let mut spec = ImageSpec::new(&kernel);
+    spec.host_files.push(("Kernel8.img".into(), kernel.clone()));
+    assert!(build_image(&dir.path().join("sd.img"), &spec)
+        .unwrap_err()
+        .to_string()
+        .contains("twice"));
+}
