@@ -58,8 +58,8 @@ pub extern "C" fn kernel_main() -> ! {
     irq::init();
 
     smp::start_secondaries();
-    storage::init();
     log_boot(facts);
+    storage::init();
 
     if let Some(selftest) = cmdline.selftest {
         cpu::run_selftest(selftest);
