@@ -427,3 +427,36 @@ fn kill_during_a_large_write_keeps_the_volume_and_earlier_writes() {
         assert!(chunk == pieces[i].as_slice(), "piece {i} of LARGE.BIN differs");
     }
 }
+
+#[test]
+fn a_high_capacity_card_uses_block_addresses() {
+    // QEMU presents cards over 2 GiB as SDHC (block-addressed commands):
+    // the default image, its file grown (sparsely) to 4 GiB.
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("sdhc.img");
+    std::fs::copy(&artifacts().1, &img).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&img)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    let mut board = boot_image(&img, &[]);
+    let log = board
+        .call("resources/read", Some(json!({"uri": "kingly://log"})))
+        .unwrap();
+    let text = log["contents"][0]["text"].as_str().unwrap();
+    assert!(text.contains("4096 MiB, SDHC/SDXC"), "{text}");
+    let data = pattern(70_000, 9);
+    ok(
+        &mut board,
+        "fs_write",
+        json!({"path": "/SDHC.BIN", "data": b64(&data[..12_000]), "encoding": "base64", "mode": "create"}),
+    );
+    let back = ok(&mut board, "fs_read", json!({"path": "/SDHC.BIN", "encoding": "base64"}));
+    assert!(unb64(&back["data"]) == data[..12_000]);
+    let config = ok(&mut board, "fs_read", json!({"path": "/CONFIG.TXT"}));
+    assert_eq!(config["data"], image::CONFIG_TXT);
+    sigkill(board);
+    assert!(image::read_file(&img, "SDHC.BIN").unwrap() == data[..12_000]);
+}
