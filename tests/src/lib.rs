@@ -88,6 +88,13 @@ static TURN: Mutex<Silence> = Mutex::new(Silence {
     last_reason: String::new(),
 });
 
+/// Runs `f` (which boots a QEMU of its own making) in turn with every
+/// other boot.
+pub fn in_turn<R>(f: impl FnOnce() -> R) -> R {
+    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    f()
+}
+
 fn start(image: &Path, dir: tempfile::TempDir, extra: &[&str]) -> Board {
     let (kernel8, _) = artifacts();
     // A test that panicked while booted poisons the lock; the next may go on.

@@ -460,3 +460,35 @@ fn a_high_capacity_card_uses_block_addresses() {
     sigkill(board);
     assert!(image::read_file(&img, "SDHC.BIN").unwrap() == data[..12_000]);
 }
+
+#[test]
+fn no_card_is_an_error_not_a_hang() {
+    kingly_tests::in_turn(no_card);
+}
+
+fn no_card() {
+    // The usual QEMU command without its -drive: an empty SD slot.
+    let (kernel8, _) = artifacts();
+    let mut args = kingly::qemu::template();
+    let drive = args.iter().position(|a| *a == "-drive").expect("-drive");
+    args.drain(drive..drive + 2);
+    let kernel = kernel8.to_string_lossy();
+    let mut cmd = std::process::Command::new(args[0]);
+    cmd.args(args[1..].iter().map(|a| a.replace("{kernel}", &kernel)));
+    let mut qemu = kingly::client::QemuMcp::spawn(cmd).expect("start QEMU");
+    qemu.set_response_timeout(Duration::from_secs(30));
+    qemu.initialize(kingly::client::PROTOCOL_VERSION, "fs-test")
+        .unwrap();
+    for (tool, args) in [
+        ("fs_list", json!({"path": "/"})),
+        ("fs_read", json!({"path": "/CONFIG.TXT"})),
+        ("fs_write", json!({"path": "/X.TXT", "data": "x", "mode": "create"})),
+    ] {
+        let result = qemu.call_tool(tool, args).unwrap();
+        assert_eq!(result["isError"], true, "{result}");
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("no usable SD card"), "{text}");
+    }
+    // Still serving.
+    assert_eq!(qemu.call("ping", None).unwrap(), json!({}));
+}
