@@ -18,6 +18,8 @@
 //! - Files the firmware boots from are read-only unless the command line
 //!   says `fs_protect=off`.
 
+mod readahead;
+
 use crate::{board, cmdline, klog};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -33,9 +35,11 @@ use rpi4::mailbox::Clock;
 use rpi4::sdhci::{CardInfo, SdError, Sdhci, BLOCK_BYTES};
 use spin::Mutex;
 
-/// The card behind `embedded_sdmmc::BlockDevice`.
+/// The card behind `embedded_sdmmc::BlockDevice`, through a write-through
+/// read-ahead cache ([`readahead`]).
 pub struct SdCard {
     sd: RefCell<Sdhci>,
+    cache: RefCell<readahead::ReadAhead>,
 }
 
 impl BlockDevice for SdCard {
@@ -43,16 +47,18 @@ impl BlockDevice for SdCard {
 
     fn read(&self, blocks: &mut [Block], start: BlockIdx) -> Result<(), SdError> {
         let mut sd = self.sd.borrow_mut();
+        let mut cache = self.cache.borrow_mut();
         for (i, block) in blocks.iter_mut().enumerate() {
-            sd.read_blocks(start.0 + i as u32, &mut block.contents)?;
+            cache.read(&mut sd, start.0 + i as u32, &mut block.contents)?;
         }
         Ok(())
     }
 
     fn write(&self, blocks: &[Block], start: BlockIdx) -> Result<(), SdError> {
         let mut sd = self.sd.borrow_mut();
+        let mut cache = self.cache.borrow_mut();
         for (i, block) in blocks.iter().enumerate() {
-            sd.write_blocks(start.0 + i as u32, &block.contents)?;
+            cache.write(&mut sd, start.0 + i as u32, &block.contents)?;
         }
         Ok(())
     }
@@ -133,6 +139,7 @@ fn probe(slot: &mut Option<Mounted>) -> Result<&Mounted, String> {
                 let vm = VolumeManager::new_with_limits(
                     SdCard {
                         sd: RefCell::new(sd),
+                        cache: RefCell::new(readahead::ReadAhead::new()),
                     },
                     FixedClock,
                     1,
