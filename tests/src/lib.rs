@@ -97,6 +97,10 @@ pub fn in_turn<R>(f: impl FnOnce() -> R) -> R {
 
 fn start(image: &Path, dir: tempfile::TempDir, extra: &[&str]) -> Board {
     let (kernel8, _) = artifacts();
+    start_command(kingly::qemu::qemu_command(kernel8, image, extra), dir)
+}
+
+fn start_command(command: std::process::Command, dir: tempfile::TempDir) -> Board {
     // A test that panicked while booted poisons the lock; the next may go on.
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if turn.in_a_row >= SILENT_BOOTS_BEFORE_GIVING_UP {
@@ -105,8 +109,7 @@ fn start(image: &Path, dir: tempfile::TempDir, extra: &[&str]) -> Board {
             turn.in_a_row, turn.last_reason
         );
     }
-    let mut mcp =
-        QemuMcp::boot(kernel8, image, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
+    let mut mcp = QemuMcp::spawn(command).unwrap_or_else(|e| panic!("start QEMU: {e}"));
     mcp.set_response_timeout(RESPONSE_TIMEOUT);
     mcp.set_session_limit(SESSION_LIMIT);
     Board {
@@ -116,13 +119,34 @@ fn start(image: &Path, dir: tempfile::TempDir, extra: &[&str]) -> Board {
     }
 }
 
-/// Boots with `image` itself as the SD card (not a copy: the test inspects
-/// it afterwards) and initializes.
-pub fn boot_image(image: &Path, extra: &[&str]) -> Board {
+/// Boots `kingly qemu --image IMAGE`: the image itself is the SD card (not
+/// a copy: the test inspects it afterwards), and initializes. `kingly qemu`
+/// execs QEMU, so [`QemuMcp::pid`] is QEMU's.
+pub fn boot_image(image: &Path) -> Board {
     let dir = tempfile::tempdir().expect("create a temporary directory");
-    let mut board = start(image, dir, extra);
+    let mut command = std::process::Command::new(kingly_bin());
+    command.arg("qemu").arg("--image").arg(image);
+    let mut board = start_command(command, dir);
     initialize(&mut board, PROTOCOL_VERSION);
     board
+}
+
+/// The `kingly` binary: `KINGLY_BIN`, or built here once.
+pub fn kingly_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("KINGLY_BIN") {
+            return PathBuf::from(bin);
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "kingly"])
+            .current_dir(kingly::workspace::root())
+            .status()
+            .expect("run cargo build -p kingly");
+        assert!(status.success(), "cargo build -p kingly failed: {status}");
+        kingly::workspace::target_dir().join("debug/kingly")
+    })
 }
 
 /// Boots and initializes asking for `protocol_version`; returns the board and

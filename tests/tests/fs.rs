@@ -317,7 +317,7 @@ fn a_64_mib_file_reads_back_with_the_hosts_sha256() {
     let big = pattern(SIZE, 64);
     let expected = Sha256::digest(&big);
     let img = image_with(dir.path(), vec![("BIG.BIN".into(), big)]);
-    let mut board = boot_image(&img, &[]);
+    let mut board = boot_image(&img);
     board.set_session_limit(Duration::from_secs(900));
     let stat = ok(&mut board, "fs_stat", json!({"path": "/BIG.BIN"}));
     assert_eq!(stat["size"], SIZE, "{stat}");
@@ -352,7 +352,7 @@ fn reported_writes_survive_sigkill() {
     for mode in ["create", "truncate", "append"] {
         let dir = tempfile::tempdir().unwrap();
         let img = image_with(dir.path(), vec![("KEEP.TXT".into(), before.clone())]);
-        let mut board = boot_image(&img, &[]);
+        let mut board = boot_image(&img);
         let data = pattern(5000 + mode.len(), mode.len() as u64);
         let path = if mode == "create" { "/NEW.BIN" } else { "/KEEP.TXT" };
         let result = ok(
@@ -381,7 +381,7 @@ fn kill_during_a_large_write_keeps_the_volume_and_earlier_writes() {
     const PIECES: usize = 16;
     let dir = tempfile::tempdir().unwrap();
     let img = image_with(dir.path(), vec![]);
-    let mut board = boot_image(&img, &[]);
+    let mut board = boot_image(&img);
     let small: Vec<(String, Vec<u8>)> = (0..4)
         .map(|i| (format!("SMALL{i}.BIN"), pattern(700 * (i + 1), 100 + i as u64)))
         .collect();
@@ -441,7 +441,7 @@ fn a_high_capacity_card_uses_block_addresses() {
         .unwrap()
         .set_len(4 << 30)
         .unwrap();
-    let mut board = boot_image(&img, &[]);
+    let mut board = boot_image(&img);
     let log = board
         .call("resources/read", Some(json!({"uri": "kingly://log"})))
         .unwrap();

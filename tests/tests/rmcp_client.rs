@@ -14,9 +14,8 @@
 //!   drops responses nobody waits for).
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rmcp::model::{
@@ -30,6 +29,7 @@ use rmcp::service::{
 };
 use rmcp::transport::{TokioChildProcess, Transport};
 use rmcp::ClientHandler;
+use kingly_tests::kingly_bin;
 use serde_json::{json, Value};
 
 const TEST_LIMIT: Duration = Duration::from_secs(150);
@@ -49,24 +49,6 @@ const LOG_LEVELS: [&str; 8] = [
 ];
 
 // --- harness -------------------------------------------------------------------
-
-/// The `kingly` binary: `KINGLY_BIN`, or built here once.
-fn kingly_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("KINGLY_BIN") {
-            return PathBuf::from(bin);
-        }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "kingly"])
-            .current_dir(kingly::workspace::root())
-            .status()
-            .expect("run cargo build -p kingly");
-        assert!(status.success(), "cargo build -p kingly failed: {status}");
-        kingly::workspace::target_dir().join("debug/kingly")
-    })
-}
 
 /// One boot at a time: two cores, and a test's time limits should measure
 /// the kernel, not contention.
