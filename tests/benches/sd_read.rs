@@ -31,14 +31,29 @@ fn main() {
     image::build_image(&img, &spec).expect("build the image");
 
     let runs: [(&str, Value); 4] = [
-        ("raw, 1 MiB transfers", json!({"bytes": RAW_BYTES, "chunk_bytes": 1 << 20})),
-        ("raw, 64 KiB transfers", json!({"bytes": RAW_BYTES, "chunk_bytes": 64 << 10})),
-        ("raw, 512 B (CMD17 each)", json!({"bytes": 8u64 << 20, "chunk_bytes": 512})),
-        ("file via embedded-sdmmc", json!({"bytes": FILE_BYTES, "path": "/BIG.BIN"})),
+        (
+            "raw, 1 MiB transfers",
+            json!({"bytes": RAW_BYTES, "chunk_bytes": 1 << 20}),
+        ),
+        (
+            "raw, 64 KiB transfers",
+            json!({"bytes": RAW_BYTES, "chunk_bytes": 64 << 10}),
+        ),
+        (
+            "raw, 512 B (CMD17 each)",
+            json!({"bytes": 8u64 << 20, "chunk_bytes": 512}),
+        ),
+        (
+            "file via embedded-sdmmc",
+            json!({"bytes": FILE_BYTES, "path": "/BIG.BIN"}),
+        ),
     ];
 
     println!("SD card reads (qemu {} {})", ICOUNT_ARGS[0], ICOUNT_ARGS[1]);
-    println!("{:<26} {:>10} {:>14} {:>6}", "read", "MiB", "instr/byte", "goal");
+    println!(
+        "{:<26} {:>10} {:>14} {:>6}",
+        "read", "MiB", "instr/byte", "goal"
+    );
     let mut qemu = boot(kernel8, &img, &ICOUNT_ARGS);
     for (what, args) in &runs {
         let m = measure(&mut qemu, args);

@@ -152,11 +152,19 @@ impl core::fmt::Display for SdError {
             SdError::ControllerTimeout => write!(f, "the SD controller did not come out of reset"),
             SdError::CommandTimeout { cmd } => write!(f, "SD command CMD{cmd} timed out"),
             SdError::CommandError { cmd, status } => {
-                write!(f, "SD command CMD{cmd} failed (interrupt status {status:#010x})")
+                write!(
+                    f,
+                    "SD command CMD{cmd} failed (interrupt status {status:#010x})"
+                )
             }
-            SdError::DataError { cmd, status: 0 } => write!(f, "SD data transfer (CMD{cmd}) timed out"),
+            SdError::DataError { cmd, status: 0 } => {
+                write!(f, "SD data transfer (CMD{cmd}) timed out")
+            }
             SdError::DataError { cmd, status } => {
-                write!(f, "SD data transfer (CMD{cmd}) failed (interrupt status {status:#010x})")
+                write!(
+                    f,
+                    "SD data transfer (CMD{cmd}) failed (interrupt status {status:#010x})"
+                )
             }
             SdError::UnusableCard(why) => write!(f, "unusable SD card: {why}"),
             SdError::OutOfRange => write!(f, "block range outside the SD card"),
@@ -306,9 +314,15 @@ impl Sdhci {
             return Err(SdError::NoCard);
         }
         let caps = self.capabilities();
-        let base = if base_clock_hz != 0 { base_clock_hz } else { caps.base_clock_hz };
+        let base = if base_clock_hz != 0 {
+            base_clock_hz
+        } else {
+            caps.base_clock_hz
+        };
         if base == 0 {
-            return Err(SdError::UnusableCard("the controller's base clock is unknown"));
+            return Err(SdError::UnusableCard(
+                "the controller's base clock is unknown",
+            ));
         }
         self.regs.host_control.set(POWER_3V3_ON);
         // Status bits are latched only when enabled; nothing is signalled
@@ -336,14 +350,22 @@ impl Sdhci {
         let rca = (self.command(3, 0, RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK)?[0] >> 16) as u16;
         let csd = self.command(9, u32::from(rca) << 16, RESP_136 | CMD_CRC_CHECK)?;
         let blocks = csd_blocks(csd)?;
-        self.command(7, u32::from(rca) << 16, RESP_48_BUSY | CMD_CRC_CHECK | CMD_INDEX_CHECK)?;
+        self.command(
+            7,
+            u32::from(rca) << 16,
+            RESP_48_BUSY | CMD_CRC_CHECK | CMD_INDEX_CHECK,
+        )?;
         // ACMD6: 4-bit bus on both ends.
         self.app_command(rca, 6, 2, RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK)?;
         let host = self.regs.host_control.get();
         self.regs.host_control.set(host | HOST_4BIT);
         if !block_addressed {
             // CMD16: byte-addressed cards get an explicit 512-byte block.
-            self.command(16, BLOCK_BYTES as u32, RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK)?;
+            self.command(
+                16,
+                BLOCK_BYTES as u32,
+                RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK,
+            )?;
         }
         let clock_hz = self.set_clock(base, TRANSFER_HZ, caps.spec_version)?;
         let info = CardInfo {
@@ -370,7 +392,9 @@ impl Sdhci {
                 return Ok(ocr);
             }
             if deadline.expired() {
-                return Err(SdError::UnusableCard("ACMD41: the card never finished powering up"));
+                return Err(SdError::UnusableCard(
+                    "ACMD41: the card never finished powering up",
+                ));
             }
             let pause = Deadline::after_ms(2);
             while !pause.expired() {
@@ -379,13 +403,28 @@ impl Sdhci {
         }
     }
 
-    fn app_command(&mut self, rca: u16, cmd: u8, arg: u32, flags: u32) -> Result<[u32; 4], SdError> {
-        self.command(55, u32::from(rca) << 16, RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK)?;
+    fn app_command(
+        &mut self,
+        rca: u16,
+        cmd: u8,
+        arg: u32,
+        flags: u32,
+    ) -> Result<[u32; 4], SdError> {
+        self.command(
+            55,
+            u32::from(rca) << 16,
+            RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK,
+        )?;
         self.command(cmd, arg, flags)
     }
 
     /// Sets the SD clock to at most `target_hz`; returns the rate set.
-    fn set_clock(&mut self, base_hz: u32, target_hz: u32, spec_version: u8) -> Result<u32, SdError> {
+    fn set_clock(
+        &mut self,
+        base_hz: u32,
+        target_hz: u32,
+        spec_version: u8,
+    ) -> Result<u32, SdError> {
         let (field, hz) = clock_divider(base_hz, target_hz, spec_version);
         // The SD clock must be off while the divisor changes.
         self.regs.clock_control.set(DATA_TIMEOUT_MAX);
@@ -460,7 +499,9 @@ impl Sdhci {
         self.regs.interrupt_status.set(0xffff_ffff);
         self.regs.argument.set(arg);
         let command = (u32::from(cmd) << 8) | flags;
-        self.regs.command_transfer.set(command << 16 | transfer_mode);
+        self.regs
+            .command_transfer
+            .set(command << 16 | transfer_mode);
         self.wait_interrupt(cmd, INT_CMD_DONE, COMMAND_TIMEOUT_MS, false)
     }
 
@@ -475,7 +516,10 @@ impl Sdhci {
                 return Err(if data {
                     SdError::DataError { cmd, status }
                 } else {
-                    SdError::CommandError { cmd, status: status & INT_ERROR_MASK }
+                    SdError::CommandError {
+                        cmd,
+                        status: status & INT_ERROR_MASK,
+                    }
                 });
             }
             if status & bit != 0 {
@@ -499,7 +543,9 @@ impl Sdhci {
             return Err(SdError::NoCard);
         }
         let blocks = bytes / BLOCK_BYTES;
-        if bytes % BLOCK_BYTES != 0 || u64::from(start) + blocks as u64 > u64::from(card.blocks) {
+        if !bytes.is_multiple_of(BLOCK_BYTES)
+            || u64::from(start) + blocks as u64 > u64::from(card.blocks)
+        {
             return Err(SdError::OutOfRange);
         }
         Ok(card)
@@ -527,12 +573,20 @@ impl Sdhci {
         Ok(())
     }
 
-    fn read_transfer(&mut self, card: &CardInfo, block: u32, buf: &mut [u8]) -> Result<(), SdError> {
+    fn read_transfer(
+        &mut self,
+        card: &CardInfo,
+        block: u32,
+        buf: &mut [u8],
+    ) -> Result<(), SdError> {
         let count = buf.len() / BLOCK_BYTES;
         let (cmd, mode) = if count == 1 {
             (17, TM_READ)
         } else {
-            (18, TM_READ | TM_MULTI_BLOCK | TM_BLOCK_COUNT_ENABLE | TM_AUTO_CMD12)
+            (
+                18,
+                TM_READ | TM_MULTI_BLOCK | TM_BLOCK_COUNT_ENABLE | TM_AUTO_CMD12,
+            )
         };
         self.regs
             .block_size_count
@@ -656,7 +710,10 @@ mod tests {
     fn clock_divisors() {
         // v3: 10-bit N, SD clock = base / 2N.
         assert_eq!(clock_divider(50_000_000, 400_000, 3), ((63 << 8), 396_825));
-        assert_eq!(clock_divider(50_000_000, 25_000_000, 3), (1 << 8, 25_000_000));
+        assert_eq!(
+            clock_divider(50_000_000, 25_000_000, 3),
+            (1 << 8, 25_000_000)
+        );
         assert_eq!(clock_divider(20_000_000, 25_000_000, 3), (0, 20_000_000));
         let (field, hz) = clock_divider(250_000_000, 400_000, 3);
         assert_eq!((field >> 8 & 0xff) | (field >> 6 & 0x3) << 8, 313);
@@ -677,7 +734,12 @@ mod tests {
     /// An R2 response as the controller stores it: CSD bits 127..8.
     fn r2(csd: u128) -> [u32; 4] {
         let r = csd >> 8;
-        [r as u32, (r >> 32) as u32, (r >> 64) as u32, (r >> 96) as u32]
+        [
+            r as u32,
+            (r >> 32) as u32,
+            (r >> 64) as u32,
+            (r >> 96) as u32,
+        ]
     }
 
     #[test]

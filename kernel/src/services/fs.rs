@@ -23,7 +23,15 @@ pub const MAX_READ_BYTES: u64 = 1 << 20;
 const DEFAULT_READ_BYTES: u64 = 64 * 1024;
 
 pub fn all() -> Vec<Tool> {
-    vec![fs_list(), fs_stat(), fs_read(), fs_write(), fs_delete(), fs_mkdir(), bench_sd_read()]
+    vec![
+        fs_list(),
+        fs_stat(),
+        fs_read(),
+        fs_write(),
+        fs_delete(),
+        fs_mkdir(),
+        bench_sd_read(),
+    ]
 }
 
 const PATH_DESCRIPTION: &str = "absolute path on the card's FAT32 volume, e.g. /NOTES/TODO.TXT; \
@@ -87,8 +95,7 @@ fn fs_list() -> Tool {
 fn fs_stat() -> Tool {
     let mut schema = entry_schema();
     schema["properties"]["path"] = json!({"type": "string"});
-    schema["properties"]["read_only"] =
-        json!({"type": "boolean", "description": "a boot file the tools will not change (see fs_protect)"});
+    schema["properties"]["read_only"] = json!({"type": "boolean", "description": "a boot file the tools will not change (see fs_protect)"});
     Tool {
         name: "fs_stat",
         title: "Describe a file or directory",

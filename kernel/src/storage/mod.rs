@@ -110,8 +110,12 @@ pub fn init() {
             Info,
             "SD card on {} ({} MiB, {}, {} Hz, {}-bit)",
             m.controller,
-            u64::from(m.card.blocks) * BLOCK_BYTES as u64 >> 20,
-            if m.card.block_addressed { "SDHC/SDXC" } else { "SDSC" },
+            (u64::from(m.card.blocks) * BLOCK_BYTES as u64) >> 20,
+            if m.card.block_addressed {
+                "SDHC/SDXC"
+            } else {
+                "SDSC"
+            },
             m.card.clock_hz,
             m.card.bus_width
         ),
@@ -191,7 +195,10 @@ fn fs_error(path: &str, e: SdmmcError) -> FsError {
 
 /// Runs `f` on the mounted card, mounting it first if needed. After a
 /// device error the card is forgotten, so the next call probes again.
-fn with_volumes<R>(f: impl FnOnce(&Volumes) -> Result<R, SdmmcError>, path: &str) -> Result<R, FsError> {
+fn with_volumes<R>(
+    f: impl FnOnce(&Volumes) -> Result<R, SdmmcError>,
+    path: &str,
+) -> Result<R, FsError> {
     let mut slot = MOUNTED.lock();
     if slot.is_none() {
         probe(&mut slot).map_err(FsError)?;
@@ -258,7 +265,9 @@ pub fn check_short_name(name: &str) -> Result<(), &'static str> {
     }
     if let Some(ext) = ext {
         if ext.is_empty() || ext.len() > 3 || ext.contains('.') {
-            return Err("is not a FAT short name: one dot, then 1 to 3 characters (8.3 names only)");
+            return Err(
+                "is not a FAT short name: one dot, then 1 to 3 characters (8.3 names only)",
+            );
         }
     }
     if !valid(base) || !ext.is_none_or(valid) {
@@ -295,7 +304,9 @@ pub fn protected() -> bool {
 
 fn check_writable(path: &str, parts: &[&str]) -> Result<(), FsError> {
     if parts.is_empty() {
-        return Err(FsError(format!("{path}: the root directory cannot be changed")));
+        return Err(FsError(format!(
+            "{path}: the root directory cannot be changed"
+        )));
     }
     if protected() && is_boot_file(parts) {
         return Err(FsError(format!(
@@ -395,7 +406,11 @@ pub fn stat(path: &str) -> Result<Entry, FsError> {
         });
     };
     with_volumes(
-        |vm| in_dir(vm, dirs, |dir| dir.find_directory_entry(*name).map(|de| entry(&de, None))),
+        |vm| {
+            in_dir(vm, dirs, |dir| {
+                dir.find_directory_entry(*name).map(|de| entry(&de, None))
+            })
+        },
         path,
     )
 }
@@ -474,14 +489,20 @@ pub fn delete(path: &str) -> Result<(), FsError> {
     let parts = parse_path(path)?;
     check_writable(path, &parts)?;
     let (name, dirs) = parts.split_last().expect("not the root: checked");
-    with_volumes(|vm| in_dir(vm, dirs, |dir| dir.delete_entry_in_dir(*name)), path)
+    with_volumes(
+        |vm| in_dir(vm, dirs, |dir| dir.delete_entry_in_dir(*name)),
+        path,
+    )
 }
 
 pub fn mkdir(path: &str) -> Result<(), FsError> {
     let parts = parse_path(path)?;
     check_writable(path, &parts)?;
     let (name, dirs) = parts.split_last().expect("not the root: checked");
-    with_volumes(|vm| in_dir(vm, dirs, |dir| dir.make_dir_in_dir(*name)), path)
+    with_volumes(
+        |vm| in_dir(vm, dirs, |dir| dir.make_dir_in_dir(*name)),
+        path,
+    )
 }
 
 /// Reads `bytes` (rounded down to whole blocks) from the start of the card

@@ -59,7 +59,12 @@ impl ReadAhead {
     }
 
     /// Copies block `block` into `out`, reading a run from the card on a miss.
-    pub fn read(&mut self, sd: &mut Sdhci, block: u32, out: &mut [u8; BLOCK_BYTES]) -> Result<(), SdError> {
+    pub fn read(
+        &mut self,
+        sd: &mut Sdhci,
+        block: u32,
+        out: &mut [u8; BLOCK_BYTES],
+    ) -> Result<(), SdError> {
         self.uses += 1;
         let uses = self.uses;
         if let Some(run) = self.runs.iter_mut().find(|r| r.holds(block)) {
@@ -84,7 +89,12 @@ impl ReadAhead {
     }
 
     /// Writes block `block` to the card, then into any cached copy.
-    pub fn write(&mut self, sd: &mut Sdhci, block: u32, data: &[u8; BLOCK_BYTES]) -> Result<(), SdError> {
+    pub fn write(
+        &mut self,
+        sd: &mut Sdhci,
+        block: u32,
+        data: &[u8; BLOCK_BYTES],
+    ) -> Result<(), SdError> {
         let result = sd.write_blocks(block, data);
         for run in self.runs.iter_mut().filter(|r| r.holds(block)) {
             match result {
