@@ -14,6 +14,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod board;
+pub mod cache;
 pub mod generic_timer;
 pub mod gic400;
 pub mod gpio;

@@ -10,6 +10,7 @@
 //! answer is read: with the data cache on (as it always is once the MMU is
 //! up) the firmware would otherwise read stale memory.
 
+use crate::cache;
 use crate::generic_timer::Deadline;
 use crate::mmio::Mmio;
 use tock_registers::interfaces::{Readable, Writeable};
@@ -167,7 +168,7 @@ impl Mailbox {
                 break;
             }
         }
-        cache::invalidate(addr, bytes);
+        cache::clean_invalidate(addr, bytes);
         let len = decode(&self.buffer.0)?;
         let words = &self.buffer.0[start..start + (self.buffer.0[3] as usize) / 4];
         Ok((words, len))
@@ -240,50 +241,6 @@ impl Mailbox {
             len -= 1;
         }
         Ok(len)
-    }
-}
-
-/// Data-cache maintenance for memory shared with the VideoCore.
-mod cache {
-    /// Cleans and invalidates `[addr, addr + len)` to the point of coherency.
-    pub fn clean_invalidate(addr: usize, len: usize) {
-        #[cfg(target_arch = "aarch64")]
-        for line in lines(addr, len) {
-            // SAFETY: DC CIVAC on an address inside our own buffer only
-            // writes back/discards cache lines; it cannot fault on mapped RAM.
-            unsafe {
-                core::arch::asm!("dc civac, {}", in(reg) line, options(nostack, preserves_flags))
-            };
-        }
-        barrier();
-        let _ = (addr, len);
-    }
-
-    /// Invalidates `[addr, addr + len)` so the next reads come from memory.
-    /// Uses clean+invalidate: the lines are ours and unmodified since the
-    /// previous clean, so this is equivalent and never discards data.
-    pub fn invalidate(addr: usize, len: usize) {
-        clean_invalidate(addr, len);
-    }
-
-    #[cfg(target_arch = "aarch64")]
-    fn lines(addr: usize, len: usize) -> impl Iterator<Item = usize> {
-        let ctr: u64;
-        // SAFETY: reading CTR_EL0 (cache type) has no side effects and is
-        // permitted at EL1.
-        unsafe {
-            core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags))
-        };
-        // CTR_EL0.DminLine (bits 16..19): log2 of the smallest data cache
-        // line in 4-byte words.
-        let line = 4usize << ((ctr >> 16) & 0xf);
-        let start = addr & !(line - 1);
-        (start..addr + len).step_by(line)
-    }
-
-    fn barrier() {
-        #[cfg(target_arch = "aarch64")]
-        aarch64_cpu::asm::barrier::dsb(aarch64_cpu::asm::barrier::SY);
     }
 }
 

@@ -10,14 +10,18 @@
 //! controller's base clock by the divisor, SDSC (byte addresses) and
 //! SDHC/SDXC (block addresses), single- and multi-block reads and writes
 //! (CMD17/18/24/25, multi-block stopped by auto-CMD12). Data moves by
-//! programmed I/O through the 32-bit buffer data port; [`Capabilities`]
-//! reports whether the controller offers SDMA/ADMA2 (QEMU's model does not).
+//! ADMA2 when the capabilities register offers it and the caller enabled it
+//! ([`Sdhci::enable_dma`], which checks it against a PIO read), with cache
+//! clean/invalidate around the buffers; otherwise, and for buffers ADMA2
+//! cannot address, by programmed I/O through the 32-bit buffer data port.
+//! QEMU's model offers no DMA, so there the PIO path is the one used.
 //!
 //! Every wait is bounded by a [`Deadline`], and every error interrupt is an
 //! [`SdError`]: a missing card, a removed card or a failing command never
 //! hangs the caller. Registers are only accessed 32 bits at a time (the
 //! BCM2835's Arasan block drops narrower writes).
 
+use crate::cache;
 use crate::generic_timer::Deadline;
 use crate::mmio::Mmio;
 use tock_registers::interfaces::{Readable, Writeable};
@@ -50,7 +54,8 @@ register_structs! {
         (0x40 => capabilities: [ReadOnly<u32>; 2]),
         (0x48 => _reserved0),
         (0x58 => adma_address: ReadWrite<u32>),
-        (0x5c => _reserved1),
+        (0x5c => adma_address_high: ReadWrite<u32>),
+        (0x60 => _reserved1),
         /// Slot interrupt status (bits 0–15), host controller version (16–23).
         (0xfc => slot_interrupt_version: ReadOnly<u32>),
         (0x100 => @END),
@@ -64,6 +69,9 @@ const STATE_CARD_INSERTED: u32 = 1 << 16;
 
 // Host control 1 and power control.
 const HOST_4BIT: u32 = 1 << 1;
+/// DMA select (bits 3–4): 0b10 = ADMA2 with 32-bit addresses.
+const HOST_DMA_MASK: u32 = 0b11 << 3;
+const HOST_ADMA2_32: u32 = 0b10 << 3;
 /// 3.3 V (0b111 in bits 9–11) and bus power on (bit 8).
 const POWER_3V3_ON: u32 = 0b1111 << 8;
 
@@ -88,6 +96,7 @@ const INT_ERROR_MASK: u32 = 0xffff_0000;
 const INT_ENABLE_ALL: u32 = 0x03ff_00ff;
 
 // Transfer mode (low half of command_transfer).
+const TM_DMA: u32 = 1 << 0;
 const TM_BLOCK_COUNT_ENABLE: u32 = 1 << 1;
 const TM_AUTO_CMD12: u32 = 1 << 2;
 const TM_READ: u32 = 1 << 4;
@@ -105,6 +114,16 @@ const CMD_DATA: u32 = 1 << 5;
 // Capabilities (low word).
 const CAP_SDMA: u32 = 1 << 22;
 const CAP_ADMA2: u32 = 1 << 19;
+
+// ADMA2 descriptor (32-bit addressing): attribute bits, length in bits
+// 16–31 (0 = 65536), address in bits 32–63.
+const ADMA_VALID: u64 = 1 << 0;
+const ADMA_END: u64 = 1 << 1;
+const ADMA_TRANSFER: u64 = 0b10 << 4;
+const ADMA_MAX_LENGTH: usize = 65536;
+/// Descriptors in the table: 4 MiB per ADMA2 transfer.
+const ADMA_DESCRIPTORS: usize = 64;
+const ADMA_MAX_TRANSFER: usize = ADMA_DESCRIPTORS * ADMA_MAX_LENGTH;
 
 pub const BLOCK_BYTES: usize = 512;
 const BLOCK_WORDS: usize = BLOCK_BYTES / 4;
@@ -265,10 +284,23 @@ pub fn csd_blocks(response: [u32; 4]) -> Result<u32, SdError> {
     }
 }
 
+/// The ADMA2 descriptor table; the controller reads it from memory.
+#[repr(C, align(64))]
+struct DescriptorTable([u64; ADMA_DESCRIPTORS]);
+
 pub struct Sdhci {
     regs: Mmio<Registers>,
     card: Option<CardInfo>,
+    /// Added to an ARM physical address to get the address the controller
+    /// uses on its bus; `None` = PIO only.
+    dma_bus_offset: Option<u64>,
+    table: DescriptorTable,
 }
+
+/// A block-sized buffer ADMA2 can use (32-bit ADMA2 wants 4-byte
+/// alignment; a cache line keeps the maintenance to this buffer).
+#[repr(C, align(64))]
+struct AlignedBlock([u8; BLOCK_BYTES]);
 
 impl Sdhci {
     /// # Safety
@@ -279,7 +311,49 @@ impl Sdhci {
     pub const unsafe fn new(base: usize) -> Self {
         // SAFETY: forwarded from this function's contract.
         let regs = unsafe { Mmio::new(base) };
-        Self { regs, card: None }
+        Self {
+            regs,
+            card: None,
+            dma_bus_offset: None,
+            table: DescriptorTable([0; ADMA_DESCRIPTORS]),
+        }
+    }
+
+    /// Whether transfers use ADMA2.
+    pub fn dma_enabled(&self) -> bool {
+        self.dma_bus_offset.is_some()
+    }
+
+    /// Uses ADMA2 from now on if the controller offers it, with
+    /// `bus_offset` added to ARM physical addresses (the controller's view
+    /// of RAM; identity-mapped RAM means virtual = physical). Checked by
+    /// reading block 0 both ways after [`Self::init`]: on any difference or
+    /// error DMA stays off. Returns whether it is on.
+    pub fn enable_dma(&mut self, bus_offset: u64) -> bool {
+        self.dma_bus_offset = None;
+        if !self.capabilities().adma2 || self.card.is_none() {
+            return false;
+        }
+        let mut pio = AlignedBlock([0; BLOCK_BYTES]);
+        let mut dma = AlignedBlock([0xa5; BLOCK_BYTES]);
+        if self.read_blocks(0, &mut pio.0).is_err() {
+            return false;
+        }
+        let host = self.regs.host_control.get() & !HOST_DMA_MASK;
+        self.regs.host_control.set(host | HOST_ADMA2_32);
+        self.dma_bus_offset = Some(bus_offset);
+        if self.read_blocks(0, &mut dma.0).is_err() || dma.0 != pio.0 {
+            self.dma_bus_offset = None;
+        }
+        self.dma_bus_offset.is_some()
+    }
+
+    /// The bus address of `[addr, addr + len)` if ADMA2 can reach it.
+    fn dma_address(&self, addr: usize, len: usize) -> Option<u32> {
+        let offset = self.dma_bus_offset?;
+        let bus = (addr as u64).checked_add(offset)?;
+        let aligned = addr.is_multiple_of(4);
+        (aligned && bus + len as u64 <= u64::from(u32::MAX)).then_some(bus as u32)
     }
 
     pub fn base(&self) -> usize {
@@ -566,11 +640,19 @@ impl Sdhci {
     pub fn read_blocks(&mut self, start: u32, buf: &mut [u8]) -> Result<(), SdError> {
         let card = self.checked(start, buf.len())?;
         let mut block = start;
-        for chunk in buf.chunks_mut(MAX_BLOCKS_PER_TRANSFER * BLOCK_BYTES) {
+        for chunk in buf.chunks_mut(self.max_transfer()) {
             self.read_transfer(&card, block, chunk)?;
             block += (chunk.len() / BLOCK_BYTES) as u32;
         }
         Ok(())
+    }
+
+    fn max_transfer(&self) -> usize {
+        if self.dma_enabled() {
+            ADMA_MAX_TRANSFER
+        } else {
+            MAX_BLOCKS_PER_TRANSFER * BLOCK_BYTES
+        }
     }
 
     fn read_transfer(
@@ -592,6 +674,15 @@ impl Sdhci {
             .block_size_count
             .set((count as u32) << 16 | BLOCK_BYTES as u32);
         let flags = RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK | CMD_DATA;
+        let addr = buf.as_mut_ptr() as usize;
+        if let Some(bus) = self.dma_address(addr, buf.len()) {
+            // Nothing dirty may be written back over what the card delivers.
+            cache::clean_invalidate(addr, buf.len());
+            let result = self.dma_transfer(card, cmd, block, bus, buf.len(), mode);
+            // Lines fetched speculatively during the transfer are stale.
+            cache::clean_invalidate(addr, buf.len());
+            return result;
+        }
         self.issue(cmd, Self::address(card, block), flags, mode)?;
         let deadline = Deadline::after_ms(data_timeout_ms(count));
         for out in buf.chunks_exact_mut(BLOCK_BYTES) {
@@ -625,7 +716,7 @@ impl Sdhci {
     pub fn write_blocks(&mut self, start: u32, buf: &[u8]) -> Result<(), SdError> {
         let card = self.checked(start, buf.len())?;
         let mut block = start;
-        for chunk in buf.chunks(MAX_BLOCKS_PER_TRANSFER * BLOCK_BYTES) {
+        for chunk in buf.chunks(self.max_transfer()) {
             self.write_transfer(&card, block, chunk)?;
             block += (chunk.len() / BLOCK_BYTES) as u32;
         }
@@ -643,6 +734,12 @@ impl Sdhci {
             .block_size_count
             .set((count as u32) << 16 | BLOCK_BYTES as u32);
         let flags = RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK | CMD_DATA;
+        let addr = buf.as_ptr() as usize;
+        if let Some(bus) = self.dma_address(addr, buf.len()) {
+            // The controller reads memory, not the cache.
+            cache::clean(addr, buf.len());
+            return self.dma_transfer(card, cmd, block, bus, buf.len(), mode);
+        }
         self.issue(cmd, Self::address(card, block), flags, mode)?;
         let deadline = Deadline::after_ms(data_timeout_ms(count));
         let port = &self.regs.buffer_data_port;
@@ -652,6 +749,34 @@ impl Sdhci {
                 port.set(u32::from_le_bytes([word[0], word[1], word[2], word[3]]));
             }
         }
+        self.wait_data(cmd, INT_DATA_DONE, &deadline)
+    }
+
+    /// One ADMA2 transfer of `len` bytes (at most [`ADMA_MAX_TRANSFER`])
+    /// at bus address `bus`; the caller does the cache maintenance.
+    fn dma_transfer(
+        &mut self,
+        card: &CardInfo,
+        cmd: u8,
+        block: u32,
+        bus: u32,
+        len: usize,
+        mode: u32,
+    ) -> Result<(), SdError> {
+        let pieces = len.div_ceil(ADMA_MAX_LENGTH);
+        for (i, entry) in self.table.0.iter_mut().enumerate().take(pieces) {
+            *entry = adma2_descriptor(bus, len, i);
+        }
+        let table = self.table.0.as_ptr() as usize;
+        cache::clean(table, pieces * 8);
+        let table_bus = self
+            .dma_address(table, pieces * 8)
+            .ok_or(SdError::OutOfRange)?;
+        self.regs.adma_address.set(table_bus);
+        self.regs.adma_address_high.set(0);
+        let flags = RESP_48 | CMD_CRC_CHECK | CMD_INDEX_CHECK | CMD_DATA;
+        self.issue(cmd, Self::address(card, block), flags, mode | TM_DMA)?;
+        let deadline = Deadline::after_ms(data_timeout_ms(len / BLOCK_BYTES));
         self.wait_data(cmd, INT_DATA_DONE, &deadline)
     }
 
@@ -685,6 +810,20 @@ impl Sdhci {
         self.regs.command_transfer.set(command << 16);
         self.wait_interrupt(12, INT_CMD_DONE, COMMAND_TIMEOUT_MS, false)
     }
+}
+
+/// Descriptor `i` of an ADMA2 (32-bit) table moving `len` bytes at bus
+/// address `bus` in pieces of up to 64 KiB; the last one ends the table.
+pub fn adma2_descriptor(bus: u32, len: usize, i: usize) -> u64 {
+    let at = i * ADMA_MAX_LENGTH;
+    // A length field of 0 means 65536.
+    let length = ((len - at).min(ADMA_MAX_LENGTH) & 0xffff) as u64;
+    let end = if at + ADMA_MAX_LENGTH >= len {
+        ADMA_END
+    } else {
+        0
+    };
+    ((u64::from(bus) + at as u64) << 32) | (length << 16) | ADMA_TRANSFER | ADMA_VALID | end
 }
 
 fn data_timeout_ms(blocks: usize) -> u64 {
@@ -729,6 +868,16 @@ mod tests {
         assert_eq!(caps.spec_version, 3);
         assert!(!caps.sdma && !caps.adma2);
         assert_eq!(caps.base_clock_hz, 52_000_000);
+    }
+
+    #[test]
+    fn adma2_descriptors() {
+        // 70 KiB at 0x100000: 64 KiB (length field 0), then 6 KiB, ending.
+        let first = adma2_descriptor(0x10_0000, 70 << 10, 0);
+        assert_eq!(first, 0x0010_0000_0000_0021);
+        let last = adma2_descriptor(0x10_0000, 70 << 10, 1);
+        assert_eq!(last, 0x0011_0000_1800_0023);
+        assert_eq!(adma2_descriptor(0x2000, 512, 0), 0x0000_2000_0200_0023);
     }
 
     /// An R2 response as the controller stores it: CSD bits 127..8.

@@ -91,14 +91,21 @@ struct Mounted {
     vm: Volumes,
     controller: &'static str,
     card: CardInfo,
+    /// ADMA2 in use (else PIO).
+    dma: bool,
 }
 
 static MOUNTED: Mutex<Option<Mounted>> = Mutex::new(None);
 
-/// The controllers, in the order they are tried.
-const CONTROLLERS: [(&str, usize, Clock); 2] = [
-    ("EMMC2", EMMC2_BASE, Clock::Emmc2),
-    ("EMMC", EMMC_BASE, Clock::Emmc),
+/// The controllers, in the order they are tried, with their firmware clock
+/// and, for DMA, what to add to an ARM physical address to get the address
+/// the controller uses. EMMC2 sits on a bus that sees the ARM's RAM below
+/// 0xFC00_0000 at the same addresses (the BCM2711 device tree's `emmc2bus`
+/// dma-ranges); the legacy EMMC sees RAM through the VideoCore's bus
+/// aliases, so it stays on PIO.
+const CONTROLLERS: [(&str, usize, Clock, Option<u64>); 2] = [
+    ("EMMC2", EMMC2_BASE, Clock::Emmc2, Some(0)),
+    ("EMMC", EMMC_BASE, Clock::Emmc, None),
 ];
 
 /// Finds the card and checks that its first partition mounts; logs what
@@ -108,7 +115,7 @@ pub fn init() {
     match probe(&mut slot) {
         Ok(m) => klog!(
             Info,
-            "SD card on {} ({} MiB, {}, {} Hz, {}-bit)",
+            "SD card on {} ({} MiB, {}, {} Hz, {}-bit, {})",
             m.controller,
             (u64::from(m.card.blocks) * BLOCK_BYTES as u64) >> 20,
             if m.card.block_addressed {
@@ -117,7 +124,8 @@ pub fn init() {
                 "SDSC"
             },
             m.card.clock_hz,
-            m.card.bus_width
+            m.card.bus_width,
+            if m.dma { "ADMA2" } else { "PIO" }
         ),
         Err(e) => klog!(Warning, "SD card: {e}"),
     }
@@ -127,7 +135,7 @@ fn probe(slot: &mut Option<Mounted>) -> Result<&Mounted, String> {
     // Drop the old driver instance before a new one is made.
     *slot = None;
     let mut why = Vec::new();
-    for (name, base, clock) in CONTROLLERS {
+    for (name, base, clock, dma_bus_offset) in CONTROLLERS {
         // SAFETY: `base` is one of the BCM2711's two SDHCI blocks, mapped
         // as Device memory and present in QEMU 10 too (reads answer); the
         // lock on MOUNTED is held and the previous instance was dropped
@@ -140,6 +148,10 @@ fn probe(slot: &mut Option<Mounted>) -> Result<&Mounted, String> {
         let clock_hz = board::clock_rate_hz(clock).unwrap_or(0);
         match sd.init(clock_hz) {
             Ok(card) => {
+                if let Some(offset) = dma_bus_offset {
+                    sd.enable_dma(offset);
+                }
+                let dma = sd.dma_enabled();
                 let vm = VolumeManager::new_with_limits(
                     SdCard {
                         sd: RefCell::new(sd),
@@ -158,6 +170,7 @@ fn probe(slot: &mut Option<Mounted>) -> Result<&Mounted, String> {
                     vm,
                     controller: name,
                     card,
+                    dma,
                 }));
             }
             Err(e) => why.push(format!("{name}: {e}")),
