@@ -9,11 +9,11 @@
 //! Interrupt handlers never log (the ring's and the mirror's locks are not
 //! interrupt-safe).
 
+use crate::log_uart;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use core::fmt::{self, Write};
 use mcp::LogLevel;
-use crate::log_uart;
 use spin::Mutex;
 
 /// Bytes of message text the ring keeps.

@@ -64,7 +64,11 @@ static PORT: Once<Mutex<Port>> = Once::new();
 static CHOSEN: Once<Choice> = Once::new();
 
 /// Brings the chosen UART up. Returns why not, if it could not be.
-pub fn init(choice: Choice, uart_clock_hz: u32, core_clock_hz: Option<u32>) -> Result<(), &'static str> {
+pub fn init(
+    choice: Choice,
+    uart_clock_hz: u32,
+    core_clock_hz: Option<u32>,
+) -> Result<(), &'static str> {
     CHOSEN.call_once(|| choice);
     let port = match choice {
         Choice::None => return Ok(()),

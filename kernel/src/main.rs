@@ -90,18 +90,35 @@ fn log_devices(
 ) {
     match mirror {
         Ok(()) => klog!(Info, "log mirror: {}", cmdline.log_uart.name()),
-        Err(why) => klog!(Warning, "log mirror {} is off: {why}", cmdline.log_uart.name()),
+        Err(why) => klog!(
+            Warning,
+            "log mirror {} is off: {why}",
+            cmdline.log_uart.name()
+        ),
     }
     let wd = watchdog::state();
     if wd.hardware_armed {
-        klog!(Info, "PM watchdog armed ({} ms), heartbeat {} ms", wd.hardware_timeout_ms, wd.heartbeat_timeout_ms);
+        klog!(
+            Info,
+            "PM watchdog armed ({} ms), heartbeat {} ms",
+            wd.hardware_timeout_ms,
+            wd.heartbeat_timeout_ms
+        );
     } else {
-        klog!(Info, "PM_WDOG does not count down: heartbeat watchdog only ({} ms, resets through PM_RSTC)", wd.heartbeat_timeout_ms);
+        klog!(
+            Info,
+            "PM_WDOG does not count down: heartbeat watchdog only ({} ms, resets through PM_RSTC)",
+            wd.heartbeat_timeout_ms
+        );
     }
     klog!(
         Info,
         "system timer compare interrupt {} the GIC",
-        if system_timer_irq { "reaches" } else { "does not reach" }
+        if system_timer_irq {
+            "reaches"
+        } else {
+            "does not reach"
+        }
     );
     if rng {
         klog!(Info, "RNG200 found and started");

@@ -43,5 +43,7 @@ pub fn fill(out: &mut [u8]) -> Result<(), Error> {
     let Some(Some(rng)) = RNG.get() else {
         return Err(Error::Absent);
     };
-    rng.lock().fill(out).map_err(|RngError::Timeout| Error::Timeout)
+    rng.lock()
+        .fill(out)
+        .map_err(|RngError::Timeout| Error::Timeout)
 }

@@ -81,7 +81,8 @@ pub fn next_deadline() -> Option<u64> {
     let reboot = (reboot != 0).then_some(reboot);
     let feed = HARDWARE_ARMED.load(Ordering::Relaxed).then(|| {
         let freq = generic_timer::frequency_hz();
-        LAST_FEED.load(Ordering::Relaxed) + generic_timer::ms_to_ticks(HARDWARE_TIMEOUT_MS / 3, freq)
+        LAST_FEED.load(Ordering::Relaxed)
+            + generic_timer::ms_to_ticks(HARDWARE_TIMEOUT_MS / 3, freq)
     });
     match (reboot, feed) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -100,7 +101,8 @@ pub fn on_tick(now: u64, idle: bool) {
     if idle {
         beat();
     }
-    let silent_ms = generic_timer::ticks_to_ms(now.saturating_sub(LAST_BEAT.load(Ordering::Relaxed)), freq);
+    let silent_ms =
+        generic_timer::ticks_to_ms(now.saturating_sub(LAST_BEAT.load(Ordering::Relaxed)), freq);
     let limit_ms = HEARTBEAT_MS.load(Ordering::Relaxed);
     if silent_ms > limit_ms {
         report::emergency(|w| {

@@ -135,7 +135,9 @@ impl Gpio {
     pub fn pull(&self, pin: u32) -> Result<Option<Pull>, NoSuchPin> {
         check(pin)?;
         let (i, shift) = field(pin, 16, 2);
-        Ok(Pull::from_bits(self.regs.gpio_pup_pdn_cntrl[i].get() >> shift))
+        Ok(Pull::from_bits(
+            self.regs.gpio_pup_pdn_cntrl[i].get() >> shift,
+        ))
     }
 
     /// Drives an output pin high (GPSETn) or low (GPCLRn). Writing a 1 bit

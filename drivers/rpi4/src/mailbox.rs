@@ -65,7 +65,13 @@ pub enum Clock {
 }
 
 impl Clock {
-    pub const ALL: [Clock; 5] = [Clock::Arm, Clock::Core, Clock::Uart, Clock::Emmc, Clock::Emmc2];
+    pub const ALL: [Clock; 5] = [
+        Clock::Arm,
+        Clock::Core,
+        Clock::Uart,
+        Clock::Emmc,
+        Clock::Emmc2,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -369,8 +375,20 @@ mod tests {
 
     #[test]
     fn power_state_bits() {
-        assert_eq!(PowerState::from_word(1), PowerState { on: true, exists: true });
-        assert_eq!(PowerState::from_word(2), PowerState { on: false, exists: false });
+        assert_eq!(
+            PowerState::from_word(1),
+            PowerState {
+                on: true,
+                exists: true
+            }
+        );
+        assert_eq!(
+            PowerState::from_word(2),
+            PowerState {
+                on: false,
+                exists: false
+            }
+        );
     }
 
     #[test]

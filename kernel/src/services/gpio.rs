@@ -30,7 +30,10 @@ const MODES: [(&str, Function); 8] = [
 const PULLS: [(&str, Pull); 3] = [("none", Pull::None), ("up", Pull::Up), ("down", Pull::Down)];
 
 fn mode_name(f: Function) -> &'static str {
-    MODES.iter().find(|(_, m)| *m == f).map_or("input", |(n, _)| n)
+    MODES
+        .iter()
+        .find(|(_, m)| *m == f)
+        .map_or("input", |(n, _)| n)
 }
 
 fn pull_name(p: Option<Pull>) -> Value {

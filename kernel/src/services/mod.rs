@@ -33,7 +33,10 @@ pub fn registry(test_tools: bool) -> Server {
              sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board.",
         ),
     });
-    let tools = tools::all().into_iter().chain(gpio::all()).chain(system::all(test_tools));
+    let tools = tools::all()
+        .into_iter()
+        .chain(gpio::all())
+        .chain(system::all(test_tools));
     for tool in tools {
         server.add_tool(tool);
     }

@@ -96,7 +96,8 @@ fn random_bytes() -> Tool {
     Tool {
         name: "random_bytes",
         title: "Hardware random bytes",
-        description: "Bytes from the BCM2711's RNG200, as hex. Where the machine has no hardware RNG \
+        description:
+            "Bytes from the BCM2711's RNG200, as hex. Where the machine has no hardware RNG \
                       (QEMU raspi4b) this is an error: numbers are never made up.",
         input_schema: json!({
             "type": "object",
@@ -127,9 +128,9 @@ fn random_bytes() -> Tool {
                 Err(rng::Error::Absent) => ToolResult::Error(String::from(
                     "no hardware RNG: the RNG200 at 0xfe104000 did not answer the boot probe",
                 )),
-                Err(rng::Error::Timeout) => {
-                    ToolResult::Error(String::from("the hardware RNG produced no data within a second"))
-                }
+                Err(rng::Error::Timeout) => ToolResult::Error(String::from(
+                    "the hardware RNG produced no data within a second",
+                )),
             }
         }),
     }
