@@ -65,6 +65,20 @@ fn board_tools_are_listed_with_output_schemas() {
     assert!(info["throttled"]["raw"].is_string(), "{info}");
     assert_eq!(info["watchdog"]["heartbeat_timeout_ms"], 10_000, "{info}");
     assert!(info["max_temperature_millicelsius"].is_u64(), "{info}");
+    // The resources carry temperature and clocks too.
+    for uri in ["kingly://board", "kingly://metrics"] {
+        let read = board
+            .call("resources/read", Some(json!({"uri": uri})))
+            .unwrap_or_else(|e| panic!("read {uri}: {e}"));
+        let text: Value =
+            serde_json::from_str(read["contents"][0]["text"].as_str().unwrap()).unwrap();
+        assert!(text["clocks_hz"]["arm"].is_u64(), "{uri}: {text}");
+        let temperature = match uri {
+            "kingly://board" => &text["temperature_millicelsius"],
+            _ => &text["temperature"]["millicelsius"],
+        };
+        assert!(temperature.is_u64(), "{uri}: {text}");
+    }
 }
 
 #[test]
