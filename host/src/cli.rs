@@ -27,7 +27,8 @@ enum Cmd {
         /// SD card image to boot with (default: the built target/kingly/sd.img).
         #[arg(long)]
         image: Option<PathBuf>,
-        /// Kernel command line, passed with QEMU's -append.
+        /// Kernel command line words, added after those in qemu/raspi4b.args
+        /// (QEMU -append; log_uart=mini comes first).
         #[arg(long, value_name = "CMDLINE")]
         append: Option<String>,
         /// Count instructions instead of following the host clock, for

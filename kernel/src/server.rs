@@ -4,9 +4,8 @@
 
 use crate::services::resources::{LOG_URI, METRICS_URI};
 use crate::transport::UartTransport;
-use crate::{klog, metrics};
+use crate::{klog, metrics, watchdog};
 use mcp::Server;
-use rpi4::generic_timer;
 use serde_json::json;
 
 /// `kingly://metrics` changes with every request; subscribers hear about it
@@ -18,7 +17,6 @@ pub fn run(mut server: Server) -> ! {
     // Boot records are in kingly://log; only what happens from now on is
     // pushed as notifications/message.
     let mut forwarded = klog::last_seq();
-    let freq = generic_timer::frequency_hz();
     let mut metrics_notified_at = 0;
     let mut metrics_changed = false;
     loop {
@@ -28,6 +26,8 @@ pub fn run(mut server: Server) -> ! {
         while server.serve_queued(&mut transport) {
             metrics_changed |= metrics::publish(server.metrics());
         }
+        // A `sys_reboot` answered above takes effect from now on.
+        watchdog::commit_reboot();
 
         let new = klog::after(forwarded);
         if let Some(last) = new.back() {
@@ -38,7 +38,7 @@ pub fn run(mut server: Server) -> ! {
             }
             server.resource_updated(LOG_URI, &mut transport);
         }
-        let now_ms = generic_timer::ticks_to_ms(generic_timer::ticks(), freq);
+        let now_ms = crate::timer::uptime_ms();
         if metrics_changed
             && now_ms.saturating_sub(metrics_notified_at) >= METRICS_UPDATE_INTERVAL_MS
         {

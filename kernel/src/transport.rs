@@ -1,7 +1,7 @@
 //! UART0 as an MCP transport: received bytes are cut into frames by
 //! `mcp::LineFramer`; replies go out as whole lines through `console`.
 
-use crate::console;
+use crate::{console, timer, watchdog};
 use mcp::{Frame, LineFramer};
 
 /// Bytes taken from the receive ring but not yet framed.
@@ -24,8 +24,11 @@ impl UartTransport {
         }
     }
 
-    /// The next frame from the client, if its last byte has arrived.
+    /// The next frame from the client, if its last byte has arrived. Every
+    /// poll is a heartbeat: the loop (or a tool checking for cancellation)
+    /// is alive.
     pub fn poll(&mut self) -> Option<Frame> {
+        watchdog::beat();
         loop {
             while self.pos < self.len {
                 let (used, frame) = self.framer.feed(&self.chunk[self.pos..self.len]);
@@ -42,12 +45,15 @@ impl UartTransport {
         }
     }
 
-    /// Blocks (in `wfi`) until a whole frame has arrived.
+    /// Blocks (in `wfi`) until a whole frame has arrived. The timer tick is
+    /// off meanwhile (see `timer`).
     pub fn wait(&mut self) -> Frame {
         loop {
             if let Some(frame) = self.poll() {
+                timer::set_idle(false);
                 return frame;
             }
+            timer::set_idle(true);
             console::wait_for_input();
         }
     }

@@ -43,7 +43,7 @@ pub struct Board {
     // Fields drop in order: QEMU is killed before its image is deleted and
     // before the next test may boot.
     mcp: QemuMcp,
-    _image_dir: tempfile::TempDir,
+    image_dir: tempfile::TempDir,
     turn: MutexGuard<'static, Silence>,
 }
 
@@ -97,8 +97,17 @@ pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
     mcp.set_session_limit(SESSION_LIMIT);
     Board {
         mcp,
-        _image_dir: dir,
+        image_dir: dir,
         turn,
+    }
+}
+
+impl Board {
+    /// What the kernel has written to QEMU's second serial port (the mini
+    /// UART, the log mirror) so far.
+    pub fn log_uart_text(&self) -> String {
+        let path = kingly::qemu::log_uart_path(&self.image_dir.path().join("sd.img"));
+        String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()
     }
 }
 

@@ -2,20 +2,26 @@
 //! that serves UART0 is the only service interface there is.
 //!
 //! - [`tools`]: `sys_info`, `mem_test`, `bench_mcp_dispatch`
+//! - [`gpio`]: `gpio_mode`, `gpio_read`, `gpio_write`
+//! - [`system`]: `time_now`, `sleep_ms`, `random_bytes`, `sys_reboot` (and
+//!   `debug_hang` with `test_tools=1`)
 //! - [`resources`]: `kingly://log`, `kingly://board`, `kingly://metrics`,
 //!   and the template `kingly://log/{level}`
 //! - [`prompts`]: `board_report`, `explain_fault`
 
 pub mod bench;
+pub mod gpio;
 pub mod prompts;
 pub mod resources;
+pub mod system;
 pub mod tools;
 
 use mcp::{Server, ServerInfo};
 
 pub const KERNEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub fn registry() -> Server {
+/// Every tool, resource and prompt; `test_tools` adds the test-only tools.
+pub fn registry(test_tools: bool) -> Server {
     let mut server = Server::new(ServerInfo {
         name: "kingly-os",
         title: "Kingly OS",
@@ -23,10 +29,15 @@ pub fn registry() -> Server {
         instructions: Some(
             "Kingly OS is a bare-metal OS on a Raspberry Pi 4 (or QEMU raspi4b). Every OS service is an MCP tool, \
              resource or prompt: call sys_info for the board, read kingly://log for the kernel log and \
-             kingly://metrics for counters, run mem_test to check RAM.",
+             kingly://metrics for counters, run mem_test to check RAM, gpio_* for the pins, time_now and \
+             sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board.",
         ),
     });
-    for tool in tools::all() {
+    let tools = tools::all()
+        .into_iter()
+        .chain(gpio::all())
+        .chain(system::all(test_tools));
+    for tool in tools {
         server.add_tool(tool);
     }
     for resource in resources::all() {
