@@ -46,6 +46,14 @@ pub fn log_uart_path(image: &Path) -> PathBuf {
 /// `extra` arguments. An `-append` in `extra` adds to the template's kernel
 /// command line instead of replacing it. Stdio is left to the caller.
 pub fn qemu_command(kernel: &Path, image: &Path, extra: &[&str]) -> Command {
+    qemu_command_with_uart0(kernel, image, "stdio", extra)
+}
+
+/// [`qemu_command`] with UART0 on another QEMU character device than stdio:
+/// `pty` makes QEMU stand in for a board on a serial adapter (it prints
+/// "char device redirected to /dev/pts/N (label serial0)" on stdout), which
+/// is how `kingly serial` is tested.
+pub fn qemu_command_with_uart0(kernel: &Path, image: &Path, uart0: &str, extra: &[&str]) -> Command {
     let log = log_uart_path(image).to_string_lossy().into_owned();
     let kernel = kernel.to_string_lossy();
     // The image sits inside a `-drive` option string, where a comma separates
@@ -60,6 +68,11 @@ pub fn qemu_command(kernel: &Path, image: &Path, extra: &[&str]) -> Command {
                 .replace("{log_uart}", &log)
         })
         .collect();
+    if let Some(at) = args.iter().position(|a| a == "-serial") {
+        if let Some(backend) = args.get_mut(at + 1) {
+            *backend = uart0.to_string();
+        }
+    }
     if let Some(at) = args.iter().position(|a| a == "-append") {
         if let Some(cmdline) = args.get_mut(at + 1) {
             for words in &appended {

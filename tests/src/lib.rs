@@ -16,7 +16,7 @@
 //!   suite in about a minute, while a single flaky boot does not fail the rest.
 
 use std::ops::{Deref, DerefMut};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -87,10 +87,7 @@ pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
             turn.in_a_row, turn.last_reason
         );
     }
-    let dir = tempfile::tempdir().expect("create a temporary directory");
-    let copy = dir.path().join("sd.img");
-    std::fs::copy(image, &copy)
-        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
+    let (dir, copy) = image_copy(image);
     let mut mcp =
         QemuMcp::boot(kernel8, &copy, extra).unwrap_or_else(|e| panic!("start QEMU: {e}"));
     mcp.set_response_timeout(RESPONSE_TIMEOUT);
@@ -100,6 +97,42 @@ pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
         image_dir: dir,
         turn,
     }
+}
+
+/// A private copy of `image` (QEMU locks the image it boots) in a temporary
+/// directory that lives as long as the returned guard: (guard, the copy).
+pub fn image_copy(image: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let copy = dir.path().join("sd.img");
+    std::fs::copy(image, &copy)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
+    (dir, copy)
+}
+
+/// The `kingly` binary: `KINGLY_BIN` (scripts/test sets it), or built here
+/// once with `cargo build -p kingly`.
+pub fn kingly_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("KINGLY_BIN") {
+            return PathBuf::from(bin);
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "kingly"])
+            .current_dir(kingly::workspace::root())
+            .status()
+            .expect("run cargo build -p kingly");
+        assert!(status.success(), "cargo build -p kingly failed: {status}");
+        kingly::workspace::target_dir().join("debug/kingly")
+    })
+}
+
+/// For tests that run QEMU through `kingly` rather than through a [`Board`]:
+/// one at a time, as boots are.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Board {

@@ -14,9 +14,8 @@
 //!   drops responses nobody waits for).
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
@@ -49,31 +48,6 @@ const LOG_LEVELS: [&str; 8] = [
 ];
 
 // --- harness -------------------------------------------------------------------
-
-/// The `kingly` binary: `KINGLY_BIN`, or built here once.
-fn kingly_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("KINGLY_BIN") {
-            return PathBuf::from(bin);
-        }
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "kingly"])
-            .current_dir(kingly::workspace::root())
-            .status()
-            .expect("run cargo build -p kingly");
-        assert!(status.success(), "cargo build -p kingly failed: {status}");
-        kingly::workspace::target_dir().join("debug/kingly")
-    })
-}
-
-/// One boot at a time: two cores, and a test's time limits should measure
-/// the kernel, not contention.
-fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// What the client saw arrive on its own: progress and resource updates.
 #[derive(Clone, Default)]
@@ -194,7 +168,7 @@ async fn connect(lifecycle: ClientLifecycleMode) -> Conn {
     std::fs::copy(image, &copy).expect("copy the SD image");
     let stderr = std::fs::File::create(dir.path().join("server-stderr.txt")).expect("stderr file");
 
-    let mut cmd = tokio::process::Command::new(kingly_bin());
+    let mut cmd = tokio::process::Command::new(kingly_tests::kingly_bin());
     cmd.arg("qemu").arg("--image").arg(&copy);
     let (child, _) = TokioChildProcess::builder(cmd)
         .stderr(Stdio::from(stderr))
@@ -238,7 +212,7 @@ where
     F: FnOnce(Conn) -> Fut,
     Fut: Future<Output = Conn>,
 {
-    let _turn = turn();
+    let _turn = kingly_tests::exclusive();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
