@@ -1,12 +1,12 @@
-//! Command-line interface: argument parsing and the `qemu`, `serial`, `image`
-//! and `shell` commands.
+//! Command-line interface: argument parsing and the `qemu`, `serial`, `image`,
+//! `bench` and `shell` commands.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 use kingly::error::{Error, Result};
 use kingly::image::{self, ImageSpec, DEFAULT_CMDLINE};
-use kingly::{bridge, kernel, qemu, workspace};
+use kingly::{bench, bridge, kernel, qemu, workspace};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +60,16 @@ enum Cmd {
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
     },
+    /// Boot QEMU under -icount and print the kernel's measurements in guest
+    /// instructions: boot to ready, MCP dispatch (JSON and postcard).
+    Bench {
+        /// SD card image to boot with (default: the built target/kingly/sd.img).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// One JSON object (figure name → value, unit, goal) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Boot in QEMU and talk to the kernel interactively.
     Shell {
         /// SD card image to boot with (default: the built target/kingly/sd.img).
@@ -88,6 +98,16 @@ pub fn run(cli: Cli) -> Result<()> {
             std::process::exit(status.code().unwrap_or(0))
         }
         Cmd::Serial { device, baud } => bridge::serve_serial(&device, baud),
+        Cmd::Bench { image, json } => {
+            let (kernel8, image) = artifacts(image)?;
+            let figures = bench::measure(&kernel8, &image)?;
+            if json {
+                println!("{}", bench::to_json(&figures));
+            } else {
+                print!("{}", bench::table(&figures));
+            }
+            Ok(())
+        }
         Cmd::Image {
             output,
             cmdline,

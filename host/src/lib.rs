@@ -7,6 +7,7 @@
 //! the kernel over QEMU's stdio.
 
 pub mod artifacts;
+pub mod bench;
 pub mod bridge;
 pub mod client;
 pub mod error;

@@ -19,6 +19,7 @@ pub fn run(mut server: Server) -> ! {
     let mut forwarded = klog::last_seq();
     let mut metrics_notified_at = 0;
     let mut metrics_changed = false;
+    crate::timer::record_ready();
     loop {
         let frame = transport.wait();
         server.handle_frame(frame, &mut transport);

@@ -21,6 +21,8 @@ pub const TICK_MS: u64 = 10;
 /// The counter value when `kernel_main` started. QEMU's counter does not
 /// restart when the machine resets, so uptime is measured from here.
 static BOOT_TICKS: AtomicU64 = AtomicU64::new(0);
+/// The counter value when the MCP loop started serving (0 until then).
+static READY_TICKS: AtomicU64 = AtomicU64::new(0);
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 static IDLE: AtomicBool = AtomicBool::new(false);
 static STARTED: AtomicBool = AtomicBool::new(false);
@@ -33,6 +35,18 @@ pub fn record_boot() {
 /// The counter value at boot.
 pub fn boot_ticks() -> u64 {
     BOOT_TICKS.load(Ordering::Relaxed)
+}
+
+/// Called by the MCP loop once, before it first waits for input.
+pub fn record_ready() {
+    READY_TICKS.store(generic_timer::ticks(), Ordering::Relaxed);
+}
+
+/// The counter value when the MCP loop became ready: in a fresh QEMU under
+/// `-icount shift=0` (the counter starts at 0 with the machine), 16 × this
+/// is the guest instructions from reset to ready (`kingly bench`).
+pub fn ready_ticks() -> u64 {
+    READY_TICKS.load(Ordering::Relaxed)
 }
 
 pub fn uptime_ms() -> u64 {

@@ -225,3 +225,36 @@ fn kingly_serial_names_a_missing_device() {
         "the error names the device: {stderr}"
     );
 }
+
+#[test]
+fn kingly_bench_json_reports_every_figure() {
+    let _turn = exclusive();
+    let (_dir, image) = image_copy(&artifacts().1);
+    let output = Command::new(kingly_bin())
+        .args(["bench", "--json", "--image"])
+        .arg(&image)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run kingly bench");
+    assert!(output.status.success(), "kingly bench: {}", output.status);
+    let figures: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("--json prints one JSON object: {e}"));
+    for name in [
+        "boot_to_ready_instructions",
+        "mcp_dispatch_json_instructions",
+        "mcp_dispatch_postcard_instructions",
+        "mcp_ping_json_instructions",
+    ] {
+        let value = figures[name]["value"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name} missing in {figures}"));
+        assert!(value >= 1.0, "{name} = {value}: a count of instructions");
+        assert!(figures[name]["unit"].is_string(), "{figures}");
+    }
+    // A ping is part of every request: it cannot cost more than a tools/call.
+    assert!(
+        figures["mcp_ping_json_instructions"]["value"].as_f64()
+            < figures["mcp_dispatch_json_instructions"]["value"].as_f64(),
+        "{figures}"
+    );
+}

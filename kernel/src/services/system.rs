@@ -34,6 +34,7 @@ fn time_now() -> Tool {
                 "counter": {"type": "integer", "description": "CNTPCT_EL0 now"},
                 "cntfrq_hz": {"type": "integer"},
                 "boot_counter": {"type": "integer", "description": "CNTPCT_EL0 when the kernel started"},
+                "ready_counter": {"type": "integer", "description": "CNTPCT_EL0 when the MCP loop started serving"},
                 "system_timer_us": {"type": ["integer", "null"], "description": "BCM system timer, 1 MHz"},
                 "timer_interrupts": {"type": "integer"}
             },
@@ -45,6 +46,7 @@ fn time_now() -> Tool {
                 "counter": generic_timer::ticks(),
                 "cntfrq_hz": generic_timer::frequency_hz(),
                 "boot_counter": timer::boot_ticks(),
+                "ready_counter": timer::ready_ticks(),
                 "system_timer_us": timer::system_timer_us(),
                 "timer_interrupts": timer::interrupts(),
             }))
