@@ -24,6 +24,9 @@ static BOOT_TICKS: AtomicU64 = AtomicU64::new(0);
 /// The counter value when the MCP loop started serving (0 until then).
 static READY_TICKS: AtomicU64 = AtomicU64::new(0);
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+/// When the idle MCP loop wants to be woken besides the watchdog's
+/// deadlines (counter value; 0: never).
+static WAKE_AT: AtomicU64 = AtomicU64::new(0);
 static IDLE: AtomicBool = AtomicBool::new(false);
 static STARTED: AtomicBool = AtomicBool::new(false);
 
@@ -78,12 +81,32 @@ pub fn set_idle(idle: bool) {
     }
 }
 
-/// Sets the next compare value: one tick ahead while busy, the watchdog's
-/// next deadline (or nothing) while idle.
+/// Asks for the idle loop to be woken at counter value `at` (`None`: only
+/// input or the watchdog wake it).
+pub fn set_wake(at: Option<u64>) {
+    let was_unmasked = cpu::mask_irqs();
+    WAKE_AT.store(at.unwrap_or(0), Ordering::Relaxed);
+    if IDLE.load(Ordering::Relaxed) {
+        reprogram();
+    }
+    if was_unmasked {
+        cpu::unmask_irqs();
+    }
+}
+
+/// Sets the next compare value: one tick ahead while busy, the earlier of
+/// the watchdog's next deadline and the requested wake-up (or nothing)
+/// while idle.
 fn reprogram() {
     let now = generic_timer::ticks();
     let next = if IDLE.load(Ordering::Relaxed) {
-        watchdog::next_deadline()
+        let wake = WAKE_AT.load(Ordering::Relaxed);
+        // A wake-up that has come has done its job (the loop sees the time).
+        let wake = (wake > now).then_some(wake);
+        match (watchdog::next_deadline(), wake) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     } else {
         Some(now + generic_timer::ms_to_ticks(TICK_MS, generic_timer::frequency_hz()))
     };

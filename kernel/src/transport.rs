@@ -2,6 +2,7 @@
 //! `mcp::LineFramer`; replies go out as whole lines through `console`.
 
 use crate::{console, timer, watchdog};
+use rpi4::generic_timer;
 use mcp::{Frame, LineFramer};
 
 /// Bytes taken from the receive ring but not yet framed.
@@ -45,17 +46,24 @@ impl UartTransport {
         }
     }
 
-    /// Blocks (in `wfi`) until a whole frame has arrived. The timer tick is
-    /// off meanwhile (see `timer`).
-    pub fn wait(&mut self) -> Frame {
-        loop {
+    /// Blocks (in `wfi`) until a whole frame has arrived, or until the
+    /// generic counter reaches `deadline` (`None`). The timer tick is off
+    /// meanwhile (see `timer`); the timer wakes the core for the deadline.
+    pub fn wait_until(&mut self, deadline: Option<u64>) -> Option<Frame> {
+        timer::set_wake(deadline);
+        let frame = loop {
             if let Some(frame) = self.poll() {
-                timer::set_idle(false);
-                return frame;
+                break Some(frame);
+            }
+            if deadline.is_some_and(|at| generic_timer::ticks() >= at) {
+                break None;
             }
             timer::set_idle(true);
             console::wait_for_input();
-        }
+        };
+        timer::set_idle(false);
+        timer::set_wake(None);
+        frame
     }
 }
 
