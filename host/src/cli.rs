@@ -1,12 +1,12 @@
-//! Command-line interface: argument parsing and the `qemu` and `image` commands.
+//! Command-line interface: argument parsing and the `qemu`, `serial`, `image`,
+//! `bench` and `shell` commands.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use clap::{Parser, Subcommand};
 use kingly::error::{Error, Result};
 use kingly::image::{self, ImageSpec, DEFAULT_CMDLINE};
-use kingly::{kernel, qemu, workspace};
+use kingly::{bench, bridge, kernel, qemu, workspace};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,13 +21,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Boot Kingly OS in QEMU; QEMU's stdin/stdout become the MCP stdio
-    /// server (point an MCP client's config at this command).
+    /// Boot Kingly OS in QEMU as an MCP stdio server (point an MCP client's
+    /// config at this command). Only MCP goes to stdout, QEMU's own messages
+    /// to stderr; when stdin closes, QEMU is stopped and this exits.
     Qemu {
         /// SD card image to boot with (default: the built target/kingly/sd.img).
         #[arg(long)]
         image: Option<PathBuf>,
-        /// Kernel command line, passed with QEMU's -append.
+        /// Kernel command line words, added after those in qemu/raspi4b.args
+        /// (QEMU -append; log_uart=mini comes first).
         #[arg(long, value_name = "CMDLINE")]
         append: Option<String>,
         /// Count instructions instead of following the host clock, for
@@ -56,6 +58,26 @@ enum Cmd {
         #[arg(long = "model", value_name = "PATH.gguf")]
         model: Vec<PathBuf>,
     },
+    /// Bridge stdio to a real Pi 4's UART0 (GPIO 14/15) through a serial
+    /// adapter: the same MCP stdio server as `kingly qemu`, for the board.
+    /// Raw 8N1, no flow control; exits when stdin closes.
+    Serial {
+        /// The serial device, e.g. /dev/ttyUSB0.
+        device: String,
+        /// Must match the kernel's (cmdline.txt `baud=`, default 115200).
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+    },
+    /// Boot QEMU under -icount and print the kernel's measurements in guest
+    /// instructions: boot to ready, MCP dispatch (JSON and postcard).
+    Bench {
+        /// SD card image to boot with (default: the built target/kingly/sd.img).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// One JSON object (figure name → value, unit, goal) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Boot in QEMU and talk to the kernel interactively.
     Shell {
         /// SD card image to boot with (default: the built target/kingly/sd.img).
@@ -79,7 +101,20 @@ pub fn run(cli: Cli) -> Result<()> {
             if let Some(cmdline) = &append {
                 extra.extend(qemu::append_args(cmdline));
             }
-            exec_qemu(qemu::qemu_command(&kernel8, &image, &extra))
+            let status = bridge::serve_qemu(qemu::qemu_command(&kernel8, &image, &extra))?;
+            // Stopped by us after stdin closed (SIGTERM) is a clean end.
+            std::process::exit(status.code().unwrap_or(0))
+        }
+        Cmd::Serial { device, baud } => bridge::serve_serial(&device, baud),
+        Cmd::Bench { image, json } => {
+            let (kernel8, image) = artifacts(image)?;
+            let figures = bench::measure(&kernel8, &image)?;
+            if json {
+                println!("{}", bench::to_json(&figures));
+            } else {
+                print!("{}", bench::table(&figures));
+            }
+            Ok(())
         }
         Cmd::Image {
             output,
@@ -124,27 +159,6 @@ fn artifacts(image: Option<PathBuf>) -> Result<(PathBuf, PathBuf)> {
         Some(image) if image.is_file() => Ok((kernel::build_kernel()?, image)),
         Some(image) => Err(Error::Image(format!("{} does not exist", image.display()))),
     }
-}
-
-/// Replaces this process with QEMU, so an MCP client that started `kingly
-/// qemu` talks straight to QEMU's stdio, and signals reach QEMU.
-#[cfg(unix)]
-fn exec_qemu(mut cmd: Command) -> Result<()> {
-    use std::os::unix::process::CommandExt;
-    let err = cmd.exec();
-    Err(Error::Qemu(format!(
-        "could not run {}: {err}",
-        cmd.get_program().to_string_lossy()
-    )))
-}
-
-#[cfg(not(unix))]
-fn exec_qemu(mut cmd: Command) -> Result<()> {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let status = cmd
-        .status()
-        .map_err(|e| Error::Qemu(format!("could not run {program}: {e}")))?;
-    std::process::exit(status.code().unwrap_or(1));
 }
 
 fn print_summary(path: &Path) -> Result<()> {

@@ -296,6 +296,11 @@ impl QemuMcp {
         self.to_server = None;
     }
 
+    /// How the server ended, if it has (without waiting).
+    pub fn exit_status(&mut self) -> Result<Option<ExitStatus>> {
+        self.child.try_wait().context(|| "check on QEMU".into())
+    }
+
     /// Kills the server and reaps it.
     pub fn shutdown(mut self) -> Result<ExitStatus> {
         self.kill_and_reap()

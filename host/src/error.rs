@@ -22,6 +22,8 @@ pub enum Error {
     Image(String),
     #[error("QEMU: {0}")]
     Qemu(String),
+    #[error("serial port: {0}")]
+    Serial(String),
     #[error("timed out after {seconds:.1} s waiting for {what}")]
     Timeout { what: String, seconds: f64 },
     /// The server sent something that is not what MCP says it should.

@@ -2,10 +2,13 @@
 //!
 //! Everything the `kingly` binary and the integration tests do on the host
 //! lives here, once: locating the workspace, building `kernel8.img`, building
-//! the SD image, the QEMU command line, and the MCP client that talks to the
-//! kernel over QEMU's stdio.
+//! the SD image, the QEMU command line, the stdio bridges that make QEMU or a
+//! board's serial port an MCP stdio server, and the MCP client that talks to
+//! the kernel over QEMU's stdio.
 
 pub mod artifacts;
+pub mod bench;
+pub mod bridge;
 pub mod client;
 pub mod error;
 mod files;

@@ -1,11 +1,12 @@
 //! The QEMU command line. Its flags live in `qemu/raspi4b.args`, one place for
 //! `kingly qemu`, `kingly shell` and the integration tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `qemu/raspi4b.args`: one argument a line, `#` comments, `{kernel}` and
-/// `{image}` placeholders. The first argument is the QEMU program.
+/// `qemu/raspi4b.args`: one argument a line, `#` comments, `{kernel}`,
+/// `{image}` and `{log_uart}` placeholders. The first argument is the QEMU
+/// program.
 pub const ARGS_FILE: &str = include_str!("../../qemu/raspi4b.args");
 
 /// Environment variable naming another QEMU binary to run.
@@ -27,21 +28,60 @@ pub fn template() -> Vec<&'static str> {
 
 /// `-append CMDLINE`: QEMU hands it to the kernel through the firmware
 /// mailbox's command-line tag, where `cmdline.txt` would come from on a Pi.
+/// [`qemu_command`] adds these words after the command line in
+/// `raspi4b.args` (QEMU itself would keep only the last `-append`).
 pub fn append_args(cmdline: &str) -> [&str; 2] {
     ["-append", cmdline]
 }
 
+/// The file that receives the kernel log mirror (QEMU's second serial port,
+/// the mini UART) when booting `image`: beside the image, so each boot of
+/// its own copy of an image (as the tests make) has its own log.
+pub fn log_uart_path(image: &Path) -> PathBuf {
+    image.with_file_name("log-uart.txt")
+}
+
 /// The QEMU command that boots `kernel` (a raw kernel8.img) with `image` as
-/// its SD card, UART0 on stdio, then `extra` arguments. Stdio is left to the
-/// caller.
+/// its SD card, UART0 on stdio, the log mirror in [`log_uart_path`], then
+/// `extra` arguments. An `-append` in `extra` adds to the template's kernel
+/// command line instead of replacing it. Stdio is left to the caller.
 pub fn qemu_command(kernel: &Path, image: &Path, extra: &[&str]) -> Command {
+    qemu_command_with_uart0(kernel, image, "stdio", extra)
+}
+
+/// [`qemu_command`] with UART0 on another QEMU character device than stdio:
+/// `pty` makes QEMU stand in for a board on a serial adapter (it prints
+/// "char device redirected to /dev/pts/N (label serial0)" on stdout), which
+/// is how `kingly serial` is tested.
+pub fn qemu_command_with_uart0(kernel: &Path, image: &Path, uart0: &str, extra: &[&str]) -> Command {
+    let log = log_uart_path(image).to_string_lossy().into_owned();
     let kernel = kernel.to_string_lossy();
     // The image sits inside a `-drive` option string, where a comma separates
     // options; QEMU reads a doubled comma as a literal one.
     let image = image.to_string_lossy().replace(',', ",,");
-    let mut args = template()
+    let (appended, extra) = split_appends(extra);
+    let mut args: Vec<String> = template()
         .into_iter()
-        .map(|arg| arg.replace("{kernel}", &kernel).replace("{image}", &image));
+        .map(|arg| {
+            arg.replace("{kernel}", &kernel)
+                .replace("{image}", &image)
+                .replace("{log_uart}", &log)
+        })
+        .collect();
+    if let Some(at) = args.iter().position(|a| a == "-serial") {
+        if let Some(backend) = args.get_mut(at + 1) {
+            *backend = uart0.to_string();
+        }
+    }
+    if let Some(at) = args.iter().position(|a| a == "-append") {
+        if let Some(cmdline) = args.get_mut(at + 1) {
+            for words in &appended {
+                cmdline.push(' ');
+                cmdline.push_str(words);
+            }
+        }
+    }
+    let mut args = args.into_iter();
     let program = args
         .next()
         .expect("qemu/raspi4b.args names the QEMU program");
@@ -51,6 +91,23 @@ pub fn qemu_command(kernel: &Path, image: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(program);
     cmd.args(args).args(extra);
     cmd
+}
+
+/// Takes the values of `-append` out of `extra`: (their words, the rest).
+fn split_appends<'a>(extra: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut appended = Vec::new();
+    let mut rest = Vec::new();
+    let mut args = extra.iter();
+    while let Some(&arg) = args.next() {
+        match (arg, args.as_slice().first()) {
+            ("-append", Some(&words)) => {
+                appended.push(words);
+                args.next();
+            }
+            _ => rest.push(arg),
+        }
+    }
+    (appended, rest)
 }
 
 #[cfg(test)]
@@ -74,7 +131,7 @@ mod tests {
         assert_eq!(
             argv(&cmd).join(" "),
             "qemu-system-aarch64 -M raspi4b -kernel /k/kernel8.img -drive if=sd,format=raw,file=/i/sd.img \
-             -serial stdio -display none -monitor none"
+             -serial stdio -display none -monitor none -serial file:/i/log-uart.txt -append log_uart=mini"
         );
     }
 
@@ -96,11 +153,16 @@ mod tests {
         assert_eq!(
             args[args.len() - 4..],
             [
+                "-append",
+                "log_uart=mini console=uart0 a=1",
                 "-icount",
                 "shift=0,align=off,sleep=off",
-                "-append",
-                "console=uart0 a=1"
             ]
+        );
+        assert_eq!(
+            args.iter().filter(|a| *a == "-append").count(),
+            1,
+            "one -append, or QEMU keeps only the last"
         );
     }
 
@@ -110,6 +172,11 @@ mod tests {
         assert!(!args.contains(&"-nographic"));
         assert!(!args.iter().any(|a| a.starts_with("mon:")));
         let serial = args.iter().position(|&a| a == "-serial").unwrap();
-        assert_eq!(args[serial + 1], "stdio");
+        assert_eq!(args[serial + 1], "stdio", "the first serial port is UART0");
+        let second = args.iter().rposition(|&a| a == "-serial").unwrap();
+        assert!(
+            args[second + 1].starts_with("file:"),
+            "the log mirror goes to a file, never stdio"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use rpi4::board::MAILBOX_BASE;
-use rpi4::mailbox::{Clock, Mailbox, MailboxError, COMMAND_LINE_MAX};
+use rpi4::mailbox::{Clock, Device, Mailbox, MailboxError, PowerState, COMMAND_LINE_MAX};
 use spin::{Mutex, Once};
 
 /// The firmware's x0 at entry, stored by `boot.s` after BSS is cleared (an
@@ -41,9 +41,9 @@ pub struct Facts {
     /// Total RAM from the revision code's memory-size field.
     pub ram_bytes: u64,
     pub uart_clock_hz: u32,
-    pub arm_clock_hz: Option<u32>,
+    /// The VPU clock at boot, which the mini UART's divisor needs (the
+    /// current rates of all clocks: [`clock_rates_hz`]).
     pub core_clock_hz: Option<u32>,
-    pub emmc_clock_hz: Option<u32>,
     pub cmdline: heapless::String<COMMAND_LINE_MAX>,
     /// Where the firmware left a device tree, if x0 pointed at one.
     pub dtb_address: Option<u64>,
@@ -95,9 +95,7 @@ pub fn probe() -> &'static Facts {
             .ok()
             .filter(|&hz| hz > 0)
             .unwrap_or(DEFAULT_UART_CLOCK_HZ),
-        arm_clock_hz: mb.clock_rate_hz(Clock::Arm).ok(),
         core_clock_hz: mb.clock_rate_hz(Clock::Core).ok(),
-        emmc_clock_hz: mb.clock_rate_hz(Clock::Emmc).ok(),
         cmdline,
         dtb_address: device_tree(BOOT_X0.load(Ordering::Relaxed)),
     };
@@ -119,6 +117,29 @@ pub fn temperature_millicelsius() -> Result<u32, MailboxError> {
 /// answer).
 pub fn clock_rate_hz(clock: Clock) -> Option<u32> {
     MAILBOX.lock().clock_rate_hz(clock).ok().filter(|&hz| hz > 0)
+}
+
+/// The firmware's thermal limit, in thousandths of a degree Celsius.
+pub fn max_temperature_millicelsius() -> Result<u32, MailboxError> {
+    MAILBOX.lock().max_temperature_millicelsius()
+}
+
+/// Current rates of the clocks in [`Clock::ALL`] (they change at run time on
+/// the board: the ARM clock follows load and temperature).
+pub fn clock_rates_hz() -> [(Clock, Option<u32>); 5] {
+    let mut mb = MAILBOX.lock();
+    Clock::ALL.map(|clock| (clock, mb.clock_rate_hz(clock).ok()))
+}
+
+/// The throttling flags (see `Mailbox::throttled`).
+pub fn throttled() -> Result<u32, MailboxError> {
+    MAILBOX.lock().throttled()
+}
+
+/// Power state of each device in [`Device::ALL`].
+pub fn power_states() -> [(Device, Option<PowerState>); 4] {
+    let mut mb = MAILBOX.lock();
+    Device::ALL.map(|device| (device, mb.power_state(device).ok()))
 }
 
 /// x0 at entry is a device tree only if it points at the FDT magic (QEMU

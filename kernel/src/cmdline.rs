@@ -4,6 +4,8 @@
 //! ignored, since the Pi firmware prepends its own (for Linux) to ours.
 
 use crate::cpu::Selftest;
+use crate::log_uart;
+use crate::watchdog::DEFAULT_HEARTBEAT_MS;
 
 pub const DEFAULT_BAUD: u32 = 115_200;
 
@@ -16,6 +18,13 @@ pub struct Options {
     /// Boot files on the SD card are read-only to the `fs_*` tools
     /// (`fs_protect=off` lifts it).
     pub fs_protect: bool,
+    /// Where the kernel log is mirrored (`log_uart=mini|uart2..uart5|none`).
+    pub log_uart: log_uart::Choice,
+    /// How long the MCP loop may stay busy without progress before the
+    /// watchdog resets the machine (`heartbeat_ms=`, at least 100).
+    pub heartbeat_ms: u64,
+    /// Registers test-only tools such as `debug_hang` (`test_tools=1`).
+    pub test_tools: bool,
 }
 
 impl Options {
@@ -24,6 +33,9 @@ impl Options {
             baud: DEFAULT_BAUD,
             selftest: None,
             fs_protect: true,
+            log_uart: log_uart::Choice::None,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            test_tools: false,
         };
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else {
@@ -46,6 +58,17 @@ impl Options {
                     }
                 }
                 "fs_protect" => opts.fs_protect = value != "off",
+                "log_uart" => {
+                    if let Some(choice) = log_uart::Choice::parse(value) {
+                        opts.log_uart = choice;
+                    }
+                }
+                "heartbeat_ms" => {
+                    if let Ok(ms) = value.parse::<u64>() {
+                        opts.heartbeat_ms = ms.max(100);
+                    }
+                }
+                "test_tools" => opts.test_tools = value == "1",
                 _ => {}
             }
         }

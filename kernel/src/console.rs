@@ -9,8 +9,8 @@
 
 use crate::cpu;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use rpi4::board::{GPIO_BASE, UART0_BASE, UART0_RX_PIN, UART0_TX_PIN};
-use rpi4::gpio::{Function, Gpio, Pull};
+use rpi4::board::{UART0_BASE, UART0_RX_PIN, UART0_TX_PIN};
+use rpi4::gpio::{Function, Pull};
 use rpi4::pl011::Pl011;
 use spin::{Mutex, Once};
 
@@ -41,14 +41,13 @@ pub fn init(uart_clock_hz: u32, baud: u32) {
 }
 
 fn bring_up(uart_clock_hz: u32, baud: u32) -> Pl011 {
-    // SAFETY: GPIO_BASE is the BCM2711 GPIO block, identity-mapped; this is
-    // the only GPIO driver instance until the board tools take it over.
-    let mut gpio = unsafe { Gpio::new(GPIO_BASE) };
     // Pins 14/15 exist on every BCM2711, so these cannot fail.
-    let _ = gpio.set_pull(UART0_TX_PIN, Pull::None);
-    let _ = gpio.set_pull(UART0_RX_PIN, Pull::Up);
-    let _ = gpio.set_function(UART0_TX_PIN, Function::Alt0);
-    let _ = gpio.set_function(UART0_RX_PIN, Function::Alt0);
+    crate::pins::with(|gpio| {
+        let _ = gpio.set_pull(UART0_TX_PIN, Pull::None);
+        let _ = gpio.set_pull(UART0_RX_PIN, Pull::Up);
+        let _ = gpio.set_function(UART0_TX_PIN, Function::Alt0);
+        let _ = gpio.set_function(UART0_RX_PIN, Function::Alt0);
+    });
 
     // SAFETY: UART0_BASE is the PL011, identity-mapped as Device memory;
     // callers store the result in `UART`'s `Once`, the only instance.
@@ -113,6 +112,13 @@ fn send(uart: &Pl011, bytes: &[u8]) {
         AT_LINE_START.store(last == b'\n', Ordering::Relaxed);
     }
     BYTES_OUT.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+}
+
+/// Waits until UART0 has sent everything written so far.
+pub fn flush() {
+    if let Some(uart) = uart() {
+        uart.flush();
+    }
 }
 
 /// For the fault path: takes the writer lock if it can within a bounded

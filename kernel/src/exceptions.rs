@@ -1,10 +1,11 @@
 //! Exception handling. `arch/vectors.s` saves the interrupted context and
 //! calls [`rust_exception`] with the vector index. Interrupts are served and
-//! return; everything else is reported as an MCP `notifications/message` at
-//! level `emergency` with ESR, ELR, FAR and the core, and the core halts.
-//! Never silence.
+//! return; a data abort on the device probe's one load instruction resumes
+//! at the probe's "absent" exit ([`probe::fixup`]); everything else is
+//! reported as an MCP `notifications/message` at level `emergency` with
+//! ESR, ELR, FAR and the core, and the core halts. Never silence.
 
-use crate::{cpu, irq, report};
+use crate::{cpu, irq, probe, report};
 use aarch64_cpu::registers::{ESR_EL1, FAR_EL1};
 use tock_registers::interfaces::Readable;
 
@@ -77,6 +78,10 @@ pub fn exception_class_name(ec: u64) -> &'static str {
 extern "C" fn rust_exception(frame: &mut Frame, index: u64) {
     match kind(index) {
         Kind::Irq => irq::handle(),
+        Kind::Synchronous => match probe::fixup(frame.elr, ESR_EL1.get() >> 26) {
+            Some(resume) => frame.elr = resume,
+            None => report_and_halt(frame, index, Kind::Synchronous),
+        },
         k => report_and_halt(frame, index, k),
     }
 }

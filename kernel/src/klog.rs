@@ -2,14 +2,18 @@
 //!
 //! UART0 carries only MCP, so the log is read as the `kingly://log` resource
 //! and forwarded as `notifications/message` at the levels the client asked
-//! for (the MCP loop does that, see `server.rs`). When the ring is full the
-//! oldest records go first; `dropped` counts them.
+//! for (the MCP loop does that, see `server.rs`), and mirrored as text on the
+//! second UART the command line chose (`log_uart`). When the ring is full
+//! the oldest records go first; `dropped` counts them.
+//!
+//! Interrupt handlers never log (the ring's and the mirror's locks are not
+//! interrupt-safe).
 
+use crate::log_uart;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use core::fmt::{self, Write};
 use mcp::LogLevel;
-use rpi4::generic_timer;
 use spin::Mutex;
 
 /// Bytes of message text the ring keeps.
@@ -52,8 +56,8 @@ pub fn log(level: LogLevel, args: fmt::Arguments) {
         message.truncate(cut);
         message.push_str(" [truncated]");
     }
-    let freq = generic_timer::frequency_hz();
-    let uptime_ms = generic_timer::ticks_to_ms(generic_timer::ticks(), freq);
+    let uptime_ms = crate::timer::uptime_ms();
+    log_uart::write_line(&line(uptime_ms, level, &message));
     let mut ring = LOG.lock();
     ring.last_seq += 1;
     let seq = ring.last_seq;
@@ -116,16 +120,21 @@ pub fn render(min: LogLevel) -> String {
         );
     }
     for r in ring.records.iter().filter(|r| r.level >= min) {
-        let _ = writeln!(
-            out,
-            "[{:5}.{:03}] {:<10} {}",
-            r.uptime_ms / 1000,
-            r.uptime_ms % 1000,
-            r.level.as_str(),
-            r.message
-        );
+        out.push_str(&line(r.uptime_ms, r.level, &r.message));
+        out.push('\n');
     }
     out
+}
+
+/// One record as text: `[   12.345] warning    message`.
+fn line(uptime_ms: u64, level: LogLevel, message: &str) -> String {
+    alloc::format!(
+        "[{:5}.{:03}] {:<10} {}",
+        uptime_ms / 1000,
+        uptime_ms % 1000,
+        level.as_str(),
+        message
+    )
 }
 
 /// (records kept, records dropped)

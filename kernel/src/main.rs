@@ -7,8 +7,11 @@
 //! 1. `arch/boot.s`: stack, BSS, EL2 → EL1, FP/SIMD, vectors (per core).
 //! 2. [`kernel_main`] on core 0: MMU + caches ([`mmu`]), the board's facts
 //!    from the mailbox ([`board`]), RAM mapped and the heap over it
-//!    ([`heap`]), UART0 and its receive interrupt ([`console`], [`irq`]),
-//!    cores 1–3 released ([`smp`]), then the MCP loop ([`server`]).
+//!    ([`heap`]), UART0 ([`console`]), the log mirror ([`log_uart`]), the
+//!    watchdog ([`watchdog`]), the GIC with UART0's receive interrupt and
+//!    the timer tick ([`irq`], [`timer`]), devices that may be absent
+//!    probed ([`probe`], [`rng`]), cores 1–3 released ([`smp`]), then the
+//!    MCP loop ([`server`]).
 //! 3. [`secondary_main`] on cores 1–3: MMU, then park on a work slot.
 //!
 //! Module map: `arch/` holds the assembly; [`exceptions`] turns every fault
@@ -28,23 +31,31 @@ mod exceptions;
 mod heap;
 mod irq;
 mod klog;
+mod log_uart;
 mod memtest;
 mod metrics;
 mod mmu;
 mod panic;
+mod pins;
+mod probe;
 mod report;
+mod rng;
 mod server;
 mod services;
 mod smp;
 mod storage;
+mod timer;
 mod transport;
+mod watchdog;
 
 core::arch::global_asm!(include_str!("arch/boot.s"));
 core::arch::global_asm!(include_str!("arch/vectors.s"));
+core::arch::global_asm!(include_str!("arch/probe.s"));
 
 /// Core 0's Rust entry point, called by `boot.s` at EL1 with FP enabled.
 #[no_mangle]
 pub extern "C" fn kernel_main() -> ! {
+    timer::record_boot();
     mmu::init_tables();
     mmu::enable_on_this_core();
     cpu::enable_event_stream();
@@ -55,16 +66,67 @@ pub extern "C" fn kernel_main() -> ! {
 
     let cmdline = cmdline::Options::parse(&facts.cmdline);
     console::init(facts.uart_clock_hz, cmdline.baud);
+    let mirror = log_uart::init(cmdline.log_uart, facts.uart_clock_hz, facts.core_clock_hz);
+    watchdog::init(cmdline.heartbeat_ms);
     irq::init();
+    let system_timer_irq = timer::probe_system_timer();
+    let rng = rng::init();
 
     smp::start_secondaries();
     log_boot(facts);
+    log_devices(&cmdline, mirror, system_timer_irq, rng);
     storage::init();
 
     if let Some(selftest) = cmdline.selftest {
         cpu::run_selftest(selftest);
     }
-    server::run(services::registry())
+    server::run(services::registry(cmdline.test_tools))
+}
+
+/// What the device probes found, for `kingly://log`.
+fn log_devices(
+    cmdline: &cmdline::Options,
+    mirror: Result<(), &str>,
+    system_timer_irq: bool,
+    rng: bool,
+) {
+    match mirror {
+        Ok(()) => klog!(Info, "log mirror: {}", cmdline.log_uart.name()),
+        Err(why) => klog!(
+            Warning,
+            "log mirror {} is off: {why}",
+            cmdline.log_uart.name()
+        ),
+    }
+    let wd = watchdog::state();
+    if wd.hardware_armed {
+        klog!(
+            Info,
+            "PM watchdog armed ({} ms), heartbeat {} ms",
+            wd.hardware_timeout_ms,
+            wd.heartbeat_timeout_ms
+        );
+    } else {
+        klog!(
+            Info,
+            "PM_WDOG does not count down: heartbeat watchdog only ({} ms, resets through PM_RSTC)",
+            wd.heartbeat_timeout_ms
+        );
+    }
+    klog!(
+        Info,
+        "system timer compare interrupt {} the GIC",
+        if system_timer_irq {
+            "reaches"
+        } else {
+            "does not reach"
+        }
+    );
+    if rng {
+        klog!(Info, "RNG200 found and started");
+    } else {
+        klog!(Warning, "no hardware RNG: the RNG200 probe read faulted");
+    }
 }
 
 /// What the boot found, for `kingly://log`.

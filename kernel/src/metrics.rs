@@ -1,10 +1,11 @@
 //! `kingly://metrics`: the MCP server's counters (a snapshot the MCP loop
 //! publishes after every frame, since resource readers run inside the
-//! server and cannot borrow it) plus what only the kernel sees.
+//! server and cannot borrow it) plus what only the kernel sees: UART0
+//! bytes, log records, uptime, timer interrupts, temperature and clocks.
 
-use crate::{console, klog};
+use crate::services::tools::{clocks_json, temperature_json};
+use crate::{console, klog, timer};
 use mcp::metrics::Metrics;
-use rpi4::generic_timer;
 use serde_json::{json, Value};
 use spin::Mutex;
 
@@ -27,11 +28,13 @@ pub fn to_json() -> Value {
         .map_or(Value::Null, Metrics::to_json);
     let (bytes_in, bytes_out, rx_lost) = console::counters();
     let (log_records, log_dropped) = klog::counts();
-    let freq = generic_timer::frequency_hz();
     json!({
         "mcp": server,
         "uart0": {"bytes_in": bytes_in, "bytes_out": bytes_out, "rx_bytes_lost": rx_lost},
         "log": {"records": log_records, "dropped": log_dropped},
-        "uptime_ms": generic_timer::ticks_to_ms(generic_timer::ticks(), freq),
+        "uptime_ms": timer::uptime_ms(),
+        "timer_interrupts": timer::interrupts(),
+        "temperature": temperature_json(),
+        "clocks_hz": clocks_json(),
     })
 }

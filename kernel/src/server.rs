@@ -4,13 +4,14 @@
 
 use crate::services::resources::{LOG_URI, METRICS_URI};
 use crate::transport::UartTransport;
-use crate::{klog, metrics};
+use crate::{klog, metrics, watchdog};
 use mcp::Server;
 use rpi4::generic_timer;
 use serde_json::json;
 
 /// `kingly://metrics` changes with every request; subscribers hear about it
-/// at most this often (checked after each frame: the loop has no timer yet).
+/// at most this often, and at the latest this long after the change (the
+/// loop waits for input with this deadline while an update is due).
 const METRICS_UPDATE_INTERVAL_MS: u64 = 1000;
 
 pub fn run(mut server: Server) -> ! {
@@ -18,16 +19,21 @@ pub fn run(mut server: Server) -> ! {
     // Boot records are in kingly://log; only what happens from now on is
     // pushed as notifications/message.
     let mut forwarded = klog::last_seq();
-    let freq = generic_timer::frequency_hz();
+    let interval = generic_timer::ms_to_ticks(METRICS_UPDATE_INTERVAL_MS, generic_timer::frequency_hz());
     let mut metrics_notified_at = 0;
     let mut metrics_changed = false;
+    crate::timer::record_ready();
     loop {
-        let frame = transport.wait();
-        server.handle_frame(frame, &mut transport);
+        let due = metrics_changed.then(|| metrics_notified_at + interval);
+        if let Some(frame) = transport.wait_until(due) {
+            server.handle_frame(frame, &mut transport);
+        }
         metrics_changed |= metrics::publish(server.metrics());
         while server.serve_queued(&mut transport) {
             metrics_changed |= metrics::publish(server.metrics());
         }
+        // A `sys_reboot` answered above takes effect from now on.
+        watchdog::commit_reboot();
 
         let new = klog::after(forwarded);
         if let Some(last) = new.back() {
@@ -38,13 +44,15 @@ pub fn run(mut server: Server) -> ! {
             }
             server.resource_updated(LOG_URI, &mut transport);
         }
-        let now_ms = generic_timer::ticks_to_ms(generic_timer::ticks(), freq);
-        if metrics_changed
-            && now_ms.saturating_sub(metrics_notified_at) >= METRICS_UPDATE_INTERVAL_MS
-        {
-            metrics_notified_at = now_ms;
-            metrics_changed = false;
+        let now = generic_timer::ticks();
+        if metrics_changed && now.saturating_sub(metrics_notified_at) >= interval {
+            metrics_notified_at = now;
             server.resource_updated(METRICS_URI, &mut transport);
+            // The notification just sent counts in the metrics; it is not a
+            // change to announce (or subscribers would hear one a second
+            // forever).
+            metrics::publish(server.metrics());
+            metrics_changed = false;
         }
     }
 }

@@ -1,7 +1,8 @@
 //! UART0 as an MCP transport: received bytes are cut into frames by
 //! `mcp::LineFramer`; replies go out as whole lines through `console`.
 
-use crate::console;
+use crate::{console, timer, watchdog};
+use rpi4::generic_timer;
 use mcp::{Frame, LineFramer};
 
 /// Bytes taken from the receive ring but not yet framed.
@@ -24,8 +25,11 @@ impl UartTransport {
         }
     }
 
-    /// The next frame from the client, if its last byte has arrived.
+    /// The next frame from the client, if its last byte has arrived. Every
+    /// poll is a heartbeat: the loop (or a tool checking for cancellation)
+    /// is alive.
     pub fn poll(&mut self) -> Option<Frame> {
+        watchdog::beat();
         loop {
             while self.pos < self.len {
                 let (used, frame) = self.framer.feed(&self.chunk[self.pos..self.len]);
@@ -42,14 +46,24 @@ impl UartTransport {
         }
     }
 
-    /// Blocks (in `wfi`) until a whole frame has arrived.
-    pub fn wait(&mut self) -> Frame {
-        loop {
+    /// Blocks (in `wfi`) until a whole frame has arrived, or until the
+    /// generic counter reaches `deadline` (`None`). The timer tick is off
+    /// meanwhile (see `timer`); the timer wakes the core for the deadline.
+    pub fn wait_until(&mut self, deadline: Option<u64>) -> Option<Frame> {
+        timer::set_wake(deadline);
+        let frame = loop {
             if let Some(frame) = self.poll() {
-                return frame;
+                break Some(frame);
             }
+            if deadline.is_some_and(|at| generic_timer::ticks() >= at) {
+                break None;
+            }
+            timer::set_idle(true);
             console::wait_for_input();
-        }
+        };
+        timer::set_idle(false);
+        timer::set_wake(None);
+        frame
     }
 }
 

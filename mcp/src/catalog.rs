@@ -6,7 +6,6 @@
 //! both without a linear scan of strings per call.
 
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// Something registered under a unique key (a tool name, a resource URI...).
@@ -18,7 +17,9 @@ pub trait Keyed {
 #[derive(Debug)]
 pub struct Catalog<T> {
     items: Vec<T>,
-    index: BTreeMap<String, usize>,
+    /// Keys as bytes, so a key read from a binary message can be looked up
+    /// without checking its UTF-8 first (one that is not UTF-8 matches none).
+    index: BTreeMap<Vec<u8>, usize>,
 }
 
 impl<T> Default for Catalog<T> {
@@ -34,21 +35,27 @@ impl<T: Keyed> Catalog<T> {
     /// Adds an item; one with the same key is replaced in place, so keys
     /// stay unique and the listing order stays stable.
     pub fn add(&mut self, item: T) {
-        match self.index.get(item.key()) {
+        match self.index.get(item.key().as_bytes()) {
             Some(&i) => self.items[i] = item,
             None => {
-                self.index.insert(item.key().to_string(), self.items.len());
+                self.index
+                    .insert(item.key().as_bytes().to_vec(), self.items.len());
                 self.items.push(item);
             }
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&T> {
-        self.index.get(key).map(|&i| &self.items[i])
+        self.index.get(key.as_bytes()).map(|&i| &self.items[i])
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut T> {
-        self.index.get(key).map(|&i| &mut self.items[i])
+        self.index.get(key.as_bytes()).map(|&i| &mut self.items[i])
+    }
+
+    /// Where the item with this key (as bytes) is.
+    pub fn position(&self, key: &[u8]) -> Option<usize> {
+        self.index.get(key).copied()
     }
 
     pub fn items(&self) -> &[T] {

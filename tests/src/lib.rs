@@ -43,7 +43,7 @@ pub struct Board {
     // Fields drop in order: QEMU is killed before its image is deleted and
     // before the next test may boot.
     mcp: QemuMcp,
-    _image_dir: tempfile::TempDir,
+    image_dir: tempfile::TempDir,
     turn: MutexGuard<'static, Silence>,
 }
 
@@ -74,33 +74,19 @@ pub fn boot_uninitialized() -> Board {
 /// Boots QEMU with extra arguments (for example `-append` for the kernel
 /// command line) without saying anything to the kernel yet.
 pub fn boot_uninitialized_with_args(extra: &[&str]) -> Board {
-    let (_, image) = artifacts();
-    let dir = tempfile::tempdir().expect("create a temporary directory");
-    let copy = dir.path().join("sd.img");
-    std::fs::copy(image, &copy)
-        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
-    start(&copy, dir, extra)
+    let (kernel8, image) = artifacts();
+    let (dir, copy) = image_copy(image);
+    start(kingly::qemu::qemu_command(kernel8, &copy, extra), dir)
 }
 
-/// Takes turns with other boots (see the module docs).
+/// Boots take turns (see the module docs).
 static TURN: Mutex<Silence> = Mutex::new(Silence {
     in_a_row: 0,
     last_reason: String::new(),
 });
 
-/// Runs `f` (which boots a QEMU of its own making) in turn with every
-/// other boot.
-pub fn in_turn<R>(f: impl FnOnce() -> R) -> R {
-    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    f()
-}
-
-fn start(image: &Path, dir: tempfile::TempDir, extra: &[&str]) -> Board {
-    let (kernel8, _) = artifacts();
-    start_command(kingly::qemu::qemu_command(kernel8, image, extra), dir)
-}
-
-fn start_command(command: std::process::Command, dir: tempfile::TempDir) -> Board {
+/// Starts `command` (QEMU on stdio, directly or through `kingly qemu`) in turn.
+fn start(command: std::process::Command, dir: tempfile::TempDir) -> Board {
     // A test that panicked while booted poisons the lock; the next may go on.
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if turn.in_a_row >= SILENT_BOOTS_BEFORE_GIVING_UP {
@@ -114,24 +100,42 @@ fn start_command(command: std::process::Command, dir: tempfile::TempDir) -> Boar
     mcp.set_session_limit(SESSION_LIMIT);
     Board {
         mcp,
-        _image_dir: dir,
+        image_dir: dir,
         turn,
     }
 }
 
-/// Boots `kingly qemu --image IMAGE`: the image itself is the SD card (not
-/// a copy: the test inspects it afterwards), and initializes. `kingly qemu`
-/// execs QEMU, so [`QemuMcp::pid`] is QEMU's.
+/// Boots `kingly qemu --image IMAGE` with the image itself as the SD card
+/// (not a copy: the test inspects it afterwards) and initializes.
+/// `kingly qemu` supervises QEMU: [`qemu_pid`] finds QEMU's process.
 pub fn boot_image(image: &Path) -> Board {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let mut command = std::process::Command::new(kingly_bin());
     command.arg("qemu").arg("--image").arg(image);
-    let mut board = start_command(command, dir);
+    let mut board = start(command, dir);
     initialize(&mut board, PROTOCOL_VERSION);
     board
 }
 
-/// The `kingly` binary: `KINGLY_BIN`, or built here once.
+/// The process id of the QEMU that `kingly qemu` (process `parent`) runs:
+/// its child, from /proc.
+pub fn qemu_pid(parent: u32) -> Option<u32> {
+    let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+/// A private copy of `image` (QEMU locks the image it boots) in a temporary
+/// directory that lives as long as the returned guard: (guard, the copy).
+pub fn image_copy(image: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let copy = dir.path().join("sd.img");
+    std::fs::copy(image, &copy)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", image.display(), copy.display()));
+    (dir, copy)
+}
+
+/// The `kingly` binary: `KINGLY_BIN` (scripts/test sets it), or built here
+/// once with `cargo build -p kingly`.
 pub fn kingly_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -147,6 +151,22 @@ pub fn kingly_bin() -> &'static Path {
         assert!(status.success(), "cargo build -p kingly failed: {status}");
         kingly::workspace::target_dir().join("debug/kingly")
     })
+}
+
+/// For tests that run QEMU through `kingly` rather than through a [`Board`]:
+/// one at a time, as boots are.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Board {
+    /// What the kernel has written to QEMU's second serial port (the mini
+    /// UART, the log mirror) so far.
+    pub fn log_uart_text(&self) -> String {
+        let path = kingly::qemu::log_uart_path(&self.image_dir.path().join("sd.img"));
+        String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned()
+    }
 }
 
 /// Boots and initializes asking for `protocol_version`; returns the board and

@@ -354,12 +354,22 @@ fn a_64_mib_file_reads_back_with_the_hosts_sha256() {
     );
 }
 
-/// Kills QEMU with SIGKILL (no chance to flush anything) and waits for it.
+/// Kills the QEMU under `kingly qemu` with SIGKILL (no chance to flush
+/// anything) and waits until it is gone.
 fn sigkill(board: Board) {
-    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-    let rc = unsafe { libc::kill(board.pid() as libc::pid_t, libc::SIGKILL) };
+    let qemu = kingly_tests::qemu_pid(board.pid()).expect("kingly qemu runs QEMU");
+    // SAFETY: kill(2) on QEMU, the child of our child `kingly qemu`, which
+    // reaps it only after it dies: the pid names QEMU until then.
+    let rc = unsafe { libc::kill(qemu as libc::pid_t, libc::SIGKILL) };
     assert_eq!(rc, 0, "kill QEMU");
-    drop(board); // reaps it
+    // `kingly qemu` notices, reaps QEMU and exits; no byte can reach the
+    // image after that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{qemu}")).exists() {
+        assert!(std::time::Instant::now() < deadline, "QEMU {qemu} still exists");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(board);
 }
 
 #[test]
@@ -497,18 +507,15 @@ fn a_high_capacity_card_uses_block_addresses() {
 
 #[test]
 fn no_card_is_an_error_not_a_hang() {
-    kingly_tests::in_turn(no_card);
-}
-
-fn no_card() {
+    let _turn = kingly_tests::exclusive();
     // The usual QEMU command without its -drive: an empty SD slot.
-    let (kernel8, _) = artifacts();
-    let mut args = kingly::qemu::template();
-    let drive = args.iter().position(|a| *a == "-drive").expect("-drive");
+    let dir = tempfile::tempdir().unwrap();
+    let usual = kingly::qemu::qemu_command(&artifacts().0, &dir.path().join("none.img"), &[]);
+    let mut args: Vec<_> = usual.get_args().map(|a| a.to_os_string()).collect();
+    let drive = args.iter().position(|a| a == "-drive").expect("-drive");
     args.drain(drive..drive + 2);
-    let kernel = kernel8.to_string_lossy();
-    let mut cmd = std::process::Command::new(args[0]);
-    cmd.args(args[1..].iter().map(|a| a.replace("{kernel}", &kernel)));
+    let mut cmd = std::process::Command::new(usual.get_program());
+    cmd.args(args);
     let mut qemu = kingly::client::QemuMcp::spawn(cmd).expect("start QEMU");
     qemu.set_response_timeout(Duration::from_secs(30));
     qemu.initialize(kingly::client::PROTOCOL_VERSION, "fs-test")

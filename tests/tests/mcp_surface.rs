@@ -2,6 +2,8 @@
 //! QEMU: resources, templates, prompts, completion, progress, cancellation,
 //! subscriptions, logging and the 2026-07-28 stateless era.
 
+use std::time::Duration;
+
 use kingly_tests::{boot, expect_error, send_line};
 use serde_json::{json, Value};
 
@@ -231,6 +233,46 @@ fn kernel_log_records_reach_log_level_and_subscription_listeners() {
             .any(|n| n["method"] == "notifications/resources/updated"
                 && n["params"]["uri"] == "kingly://log"),
         "no update for the subscribed log: {notes:?}"
+    );
+}
+
+/// Every message the board sends until it has been quiet for `quiet`.
+fn until_quiet(board: &mut kingly_tests::Board, quiet: Duration) -> Vec<Value> {
+    board.set_response_timeout(quiet);
+    let mut messages = board.take_notifications();
+    loop {
+        match board.next_message("more messages") {
+            Ok(message) => messages.push(message),
+            Err(kingly::Error::Timeout { .. }) => return messages,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn metrics_updates_come_without_more_traffic_and_only_for_real_changes() {
+    let mut board = boot();
+    let is_metrics_update = |m: &Value| {
+        m["method"] == "notifications/resources/updated" && m["params"]["uri"] == "kingly://metrics"
+    };
+    board
+        .call("resources/subscribe", Some(json!({"uri": "kingly://metrics"})))
+        .unwrap();
+    until_quiet(&mut board, Duration::from_secs(3));
+    // Two requests in a row: the kernel announces a change at most once a
+    // second, so the second one's update is due later, and must come with
+    // nothing more sent to the kernel.
+    board.call("ping", None).unwrap();
+    board.call("ping", None).unwrap();
+    // What came before the second answer (the first request's update).
+    board.take_notifications();
+    let after = until_quiet(&mut board, Duration::from_secs(3));
+    // (until_quiet returning at all shows the updates stop: sending one is
+    // not itself a change to announce.)
+    assert_eq!(
+        after.iter().filter(|m| is_metrics_update(m)).count(),
+        1,
+        "the second request's update, by itself, once: {after:?}"
     );
 }
 

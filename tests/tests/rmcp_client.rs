@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
@@ -29,7 +29,6 @@ use rmcp::service::{
 };
 use rmcp::transport::{TokioChildProcess, Transport};
 use rmcp::ClientHandler;
-use kingly_tests::kingly_bin;
 use serde_json::{json, Value};
 
 const TEST_LIMIT: Duration = Duration::from_secs(150);
@@ -49,13 +48,6 @@ const LOG_LEVELS: [&str; 8] = [
 ];
 
 // --- harness -------------------------------------------------------------------
-
-/// One boot at a time: two cores, and a test's time limits should measure
-/// the kernel, not contention.
-fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// What the client saw arrive on its own: progress and resource updates.
 #[derive(Clone, Default)]
@@ -176,7 +168,7 @@ async fn connect(lifecycle: ClientLifecycleMode) -> Conn {
     std::fs::copy(image, &copy).expect("copy the SD image");
     let stderr = std::fs::File::create(dir.path().join("server-stderr.txt")).expect("stderr file");
 
-    let mut cmd = tokio::process::Command::new(kingly_bin());
+    let mut cmd = tokio::process::Command::new(kingly_tests::kingly_bin());
     cmd.arg("qemu").arg("--image").arg(&copy);
     let (child, _) = TokioChildProcess::builder(cmd)
         .stderr(Stdio::from(stderr))
@@ -220,7 +212,7 @@ where
     F: FnOnce(Conn) -> Fut,
     Fut: Future<Output = Conn>,
 {
-    let _turn = turn();
+    let _turn = kingly_tests::exclusive();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

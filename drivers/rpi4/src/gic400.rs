@@ -18,7 +18,7 @@ register_structs! {
         (0x008 => _reserved0),
         (0x100 => isenabler: [ReadWrite<u32>; 32]),
         (0x180 => icenabler: [ReadWrite<u32>; 32]),
-        (0x200 => _reserved1),
+        (0x200 => ispendr: [ReadWrite<u32>; 32]),
         (0x280 => icpendr: [ReadWrite<u32>; 32]),
         (0x300 => _reserved2),
         (0x400 => ipriorityr: [ReadWrite<u32>; 255]),
@@ -162,6 +162,20 @@ impl Gic400 {
         self.gicd.sgir.set(((1 << core) & 0xff) << 16 | (intid & 0xf));
     }
 
+    /// Whether `intid` is pending at the distributor. A line that is
+    /// asserted becomes pending even while disabled, which tells whether a
+    /// device's interrupt is wired to this GIC at all.
+    pub fn is_pending(&self, intid: u32) -> bool {
+        let s = slot(intid);
+        self.gicd.ispendr[s.word].get() & (1 << s.bit) != 0
+    }
+
+    /// Clears a pending (edge) interrupt.
+    pub fn clear_pending(&self, intid: u32) {
+        let s = slot(intid);
+        self.gicd.icpendr[s.word].set(1 << s.bit);
+    }
+
     pub fn disable(&self, intid: u32) {
         let s = slot(intid);
         self.gicd.icenabler[s.word].set(1 << s.bit);
@@ -198,6 +212,7 @@ mod tests {
     fn register_offsets_match_the_gicv2_spec() {
         use core::mem::offset_of;
         assert_eq!(offset_of!(DistributorRegisters, isenabler), 0x100);
+        assert_eq!(offset_of!(DistributorRegisters, ispendr), 0x200);
         assert_eq!(offset_of!(DistributorRegisters, ipriorityr), 0x400);
         assert_eq!(offset_of!(DistributorRegisters, itargetsr), 0x800);
         assert_eq!(offset_of!(DistributorRegisters, icfgr), 0xc00);

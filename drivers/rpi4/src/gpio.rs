@@ -1,8 +1,10 @@
-//! BCM2711 GPIO: function select and pull-up/down.
+//! BCM2711 GPIO: function select, output set/clear, level, event detect
+//! status and pull-up/down ("BCM2711 ARM Peripherals" §5.2).
 //!
 //! The BCM2711 replaced the BCM2835's GPPUD/GPPUDCLK sequence with direct
-//! two-bit pull fields (GPIO_PUP_PDN_CNTRL_REG0..3, "BCM2711 ARM
-//! Peripherals" §5.2).
+//! two-bit pull fields (GPIO_PUP_PDN_CNTRL_REG0..3), which can also be read
+//! back. Which pins the OS must not hand out is the kernel's business, not
+//! this driver's.
 
 use crate::mmio::Mmio;
 use tock_registers::interfaces::{Readable, Writeable};
@@ -20,6 +22,8 @@ register_structs! {
         (0x30 => _reserved2),
         (0x34 => gplev: [ReadOnly<u32>; 2]),
         (0x3c => _reserved3),
+        (0x40 => gpeds: [ReadWrite<u32>; 2]),
+        (0x48 => _reserved4),
         (0xe4 => gpio_pup_pdn_cntrl: [ReadWrite<u32>; 4]),
         (0xf4 => @END),
     }
@@ -41,12 +45,40 @@ pub enum Function {
     Alt5 = 0b010,
 }
 
+impl Function {
+    /// Decodes a GPFSELn field (every 3-bit value is a function).
+    pub fn from_bits(bits: u32) -> Self {
+        match bits & 0b111 {
+            0b000 => Function::Input,
+            0b001 => Function::Output,
+            0b100 => Function::Alt0,
+            0b101 => Function::Alt1,
+            0b110 => Function::Alt2,
+            0b111 => Function::Alt3,
+            0b011 => Function::Alt4,
+            _ => Function::Alt5,
+        }
+    }
+}
+
 /// Pull resistor (GPIO_PUP_PDN_CNTRL field values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pull {
     None = 0b00,
     Up = 0b01,
     Down = 0b10,
+}
+
+impl Pull {
+    /// Decodes a pull field; 0b11 is reserved in the datasheet.
+    pub fn from_bits(bits: u32) -> Option<Self> {
+        match bits & 0b11 {
+            0b00 => Some(Pull::None),
+            0b01 => Some(Pull::Up),
+            0b10 => Some(Pull::Down),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +125,54 @@ impl Gpio {
         Ok(())
     }
 
+    pub fn function(&self, pin: u32) -> Result<Function, NoSuchPin> {
+        check(pin)?;
+        let (i, shift) = field(pin, 10, 3);
+        Ok(Function::from_bits(self.regs.gpfsel[i].get() >> shift))
+    }
+
+    /// The pull as programmed (`None` for the reserved encoding).
+    pub fn pull(&self, pin: u32) -> Result<Option<Pull>, NoSuchPin> {
+        check(pin)?;
+        let (i, shift) = field(pin, 16, 2);
+        Ok(Pull::from_bits(
+            self.regs.gpio_pup_pdn_cntrl[i].get() >> shift,
+        ))
+    }
+
+    /// Drives an output pin high (GPSETn) or low (GPCLRn). Writing a 1 bit
+    /// affects only that pin, so no read-modify-write is needed; on a pin
+    /// that is not an output the value waits in the output latch.
+    pub fn write(&mut self, pin: u32, high: bool) -> Result<(), NoSuchPin> {
+        check(pin)?;
+        let (i, bit) = field(pin, 32, 1);
+        if high {
+            self.regs.gpset[i].set(1 << bit);
+        } else {
+            self.regs.gpclr[i].set(1 << bit);
+        }
+        Ok(())
+    }
+
     pub fn level(&self, pin: u32) -> Result<bool, NoSuchPin> {
         check(pin)?;
         let (i, bit) = field(pin, 32, 1);
         Ok(self.regs.gplev[i].get() & (1 << bit) != 0)
+    }
+
+    /// Whether an enabled edge/level detector has fired for `pin` (GPEDSn).
+    pub fn event_detected(&self, pin: u32) -> Result<bool, NoSuchPin> {
+        check(pin)?;
+        let (i, bit) = field(pin, 32, 1);
+        Ok(self.regs.gpeds[i].get() & (1 << bit) != 0)
+    }
+
+    /// Clears `pin`'s event status (GPEDSn is write-1-to-clear).
+    pub fn clear_event(&mut self, pin: u32) -> Result<(), NoSuchPin> {
+        check(pin)?;
+        let (i, bit) = field(pin, 32, 1);
+        self.regs.gpeds[i].set(1 << bit);
+        Ok(())
     }
 }
 
@@ -131,9 +207,30 @@ mod tests {
     }
 
     #[test]
+    fn function_fields_decode_every_value() {
+        for f in [
+            Function::Input,
+            Function::Output,
+            Function::Alt0,
+            Function::Alt1,
+            Function::Alt2,
+            Function::Alt3,
+            Function::Alt4,
+            Function::Alt5,
+        ] {
+            assert_eq!(Function::from_bits(f as u32), f);
+        }
+        assert_eq!(Pull::from_bits(0b11), None);
+        assert_eq!(Pull::from_bits(Pull::Down as u32), Some(Pull::Down));
+    }
+
+    #[test]
     fn register_offsets() {
         use core::mem::offset_of;
+        assert_eq!(offset_of!(Registers, gpset), 0x1c);
+        assert_eq!(offset_of!(Registers, gpclr), 0x28);
         assert_eq!(offset_of!(Registers, gplev), 0x34);
+        assert_eq!(offset_of!(Registers, gpeds), 0x40);
         assert_eq!(offset_of!(Registers, gpio_pup_pdn_cntrl), 0xe4);
     }
 }

@@ -46,9 +46,11 @@ pub mod tag {
     pub const BOARD_SERIAL: u32 = 0x0001_0004;
     pub const ARM_MEMORY: u32 = 0x0001_0005;
     pub const VC_MEMORY: u32 = 0x0001_0006;
+    pub const POWER_STATE: u32 = 0x0002_0001;
     pub const CLOCK_RATE: u32 = 0x0003_0002;
     pub const TEMPERATURE: u32 = 0x0003_0006;
     pub const MAX_TEMPERATURE: u32 = 0x0003_000a;
+    pub const THROTTLED: u32 = 0x0003_0046;
     pub const COMMAND_LINE: u32 = 0x0005_0001;
 }
 
@@ -61,6 +63,66 @@ pub enum Clock {
     Arm = 3,
     Core = 4,
     Emmc2 = 12,
+}
+
+impl Clock {
+    pub const ALL: [Clock; 5] = [
+        Clock::Arm,
+        Clock::Core,
+        Clock::Uart,
+        Clock::Emmc,
+        Clock::Emmc2,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Emmc => "emmc",
+            Clock::Uart => "uart",
+            Clock::Arm => "arm",
+            Clock::Core => "core",
+            Clock::Emmc2 => "emmc2",
+        }
+    }
+}
+
+/// Device identifiers for [`tag::POWER_STATE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Device {
+    SdCard = 0,
+    Uart0 = 1,
+    Uart1 = 2,
+    UsbHcd = 3,
+}
+
+impl Device {
+    pub const ALL: [Device; 4] = [Device::SdCard, Device::Uart0, Device::Uart1, Device::UsbHcd];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::SdCard => "sd_card",
+            Device::Uart0 => "uart0",
+            Device::Uart1 => "uart1",
+            Device::UsbHcd => "usb_hcd",
+        }
+    }
+}
+
+/// A device's power state as the firmware reports it (bit 0: on; bit 1:
+/// the device does not exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerState {
+    pub on: bool,
+    pub exists: bool,
+}
+
+impl PowerState {
+    pub fn from_word(word: u32) -> Self {
+        Self {
+            on: word & 1 != 0,
+            exists: word & 2 == 0,
+        }
+    }
 }
 
 /// Words in the shared buffer: room for the longest answer we ask for (the
@@ -223,6 +285,18 @@ impl Mailbox {
         Ok(self.words::<2>(tag::MAX_TEMPERATURE, &[0])?[1])
     }
 
+    /// The firmware's throttling flags (tag 0x00030046): bit 0 under-voltage,
+    /// 1 ARM frequency capped, 2 throttled, 3 soft temperature limit; bits
+    /// 16..19 say the same conditions have occurred since boot.
+    pub fn throttled(&mut self) -> Result<u32, MailboxError> {
+        Ok(self.words::<1>(tag::THROTTLED, &[0])?[0])
+    }
+
+    pub fn power_state(&mut self, device: Device) -> Result<PowerState, MailboxError> {
+        let [_, state] = self.words::<2>(tag::POWER_STATE, &[device as u32])?;
+        Ok(PowerState::from_word(state))
+    }
+
     /// Copies the kernel command line (config/cmdline.txt on the board,
     /// QEMU's `-append`) into `out` and returns its length. The firmware
     /// writes no terminator.
@@ -254,6 +328,24 @@ mod tests {
         let start = encode(&mut buf, tag::CLOCK_RATE, &[Clock::Uart as u32], 8);
         assert_eq!(start, 5);
         assert_eq!(&buf[..8], &[32, 0, tag::CLOCK_RATE, 8, 0, 2, 0, 0]);
+    }
+
+    #[test]
+    fn power_state_bits() {
+        assert_eq!(
+            PowerState::from_word(1),
+            PowerState {
+                on: true,
+                exists: true
+            }
+        );
+        assert_eq!(
+            PowerState::from_word(2),
+            PowerState {
+                on: false,
+                exists: false
+            }
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //
 // Each entry saves x0/x1, loads its index and joins `save_and_dispatch`,
 // which stores the rest of the frame and calls `rust_exception(frame, index)`.
-// Interrupts return through the same path; synchronous exceptions and SErrors
+// Interrupts return through the same path, and so does the one synchronous
+// exception that is expected: a faulting device probe (probe.rs), for which
+// Rust rewrites the saved ELR. Other synchronous exceptions and SErrors
 // never return (Rust reports them over MCP and halts the core).
 
 .equ FRAME_SIZE, 272        // x0..x30, elr, spsr, (pad) = 34 * 8

@@ -2,6 +2,9 @@
 //! that serves UART0 is the only service interface there is.
 //!
 //! - [`tools`]: `sys_info`, `mem_test`, `bench_mcp_dispatch`
+//! - [`gpio`]: `gpio_mode`, `gpio_read`, `gpio_write`
+//! - [`system`]: `time_now`, `sleep_ms`, `random_bytes`, `sys_reboot` (and
+//!   `debug_hang` with `test_tools=1`)
 //! - [`resources`]: `kingly://log`, `kingly://board`, `kingly://metrics`,
 //!   and the template `kingly://log/{level}`
 //! - [`fs`]: `fs_list`, `fs_stat`, `fs_read`, `fs_write`, `fs_delete`,
@@ -10,15 +13,18 @@
 
 pub mod bench;
 pub mod fs;
+pub mod gpio;
 pub mod prompts;
 pub mod resources;
+pub mod system;
 pub mod tools;
 
 use mcp::{Server, ServerInfo};
 
 pub const KERNEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-pub fn registry() -> Server {
+/// Every tool, resource and prompt; `test_tools` adds the test-only tools.
+pub fn registry(test_tools: bool) -> Server {
     let mut server = Server::new(ServerInfo {
         name: "kingly-os",
         title: "Kingly OS",
@@ -26,19 +32,23 @@ pub fn registry() -> Server {
         instructions: Some(
             "Kingly OS is a bare-metal OS on a Raspberry Pi 4 (or QEMU raspi4b). Every OS service is an MCP tool, \
              resource or prompt: call sys_info for the board, read kingly://log for the kernel log and \
-             kingly://metrics for counters, run mem_test to check RAM.",
+             kingly://metrics for counters, run mem_test to check RAM, gpio_* for the pins, time_now and \
+             sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board, fs_* for \
+             the SD card's files (8.3 names).",
         ),
     });
-    for tool in tools::all() {
+    let tools = tools::all()
+        .into_iter()
+        .chain(gpio::all())
+        .chain(system::all(test_tools))
+        .chain(fs::all());
+    for tool in tools {
         server.add_tool(tool);
     }
     for resource in resources::all() {
         server.add_resource(resource);
     }
     server.add_resource_template(resources::log_by_level());
-    for tool in fs::all() {
-        server.add_tool(tool);
-    }
     server.add_resource_template(fs::file_template());
     for prompt in prompts::all() {
         server.add_prompt(prompt);

@@ -4,7 +4,7 @@
 
 use super::{bench, KERNEL_VERSION};
 use crate::memtest::{self, MemTestError};
-use crate::{board, console, cpu, heap, klog, smp};
+use crate::{board, console, cpu, heap, klog, log_uart, rng, smp, timer, watchdog};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -14,6 +14,7 @@ use mcp::{Context, LogLevel, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 
+/// The tools every kernel offers (the board's own are in `board_tools`).
 pub fn all() -> Vec<Tool> {
     vec![sys_info(), mem_test(), bench_mcp_dispatch()]
 }
@@ -31,7 +32,8 @@ fn sys_info() -> Tool {
         name: "sys_info",
         title: "System information",
         description: "Board revision and serial, firmware, memory regions, cores online, exception level, \
-                      timer frequency, uptime, SoC temperature, heap usage and clock rates, all read from the hardware.",
+                      timer frequency, uptime, SoC temperature and its limit, heap usage, clock rates, throttling, \
+                      device power, watchdog, RNG and log-mirror state, all read from the hardware.",
         input_schema: json!({"type": "object", "properties": {}, "additionalProperties": false}),
         output_schema: Some(json!({
             "type": "object",
@@ -52,14 +54,51 @@ fn sys_info() -> Tool {
                     "properties": {"used": {"type": "integer"}, "free": {"type": "integer"}},
                     "required": ["used", "free"]
                 },
-                "clocks_hz": {
+                "max_temperature_millicelsius": {"type": ["integer", "null"]},
+                "clocks_hz": clocks_schema(),
+                "throttled": {
+                    "anyOf": [{"type": "null"}, {
+                        "type": "object",
+                        "description": "firmware throttling flags (mailbox tag 0x00030046)",
+                        "properties": {
+                            "raw": {"type": "string"},
+                            "under_voltage": {"type": "boolean"},
+                            "arm_frequency_capped": {"type": "boolean"},
+                            "throttled": {"type": "boolean"},
+                            "soft_temperature_limit": {"type": "boolean"},
+                            "occurred_since_boot": {"type": "boolean"}
+                        },
+                        "required": ["raw"]
+                    }]
+                },
+                "power": {
                     "type": "object",
-                    "description": "clock rates the firmware reports; null where it did not answer",
+                    "description": "device power as the firmware reports it: true on, false off, null unknown",
+                    "additionalProperties": {"type": ["boolean", "null"]}
+                },
+                "watchdog": {
+                    "type": "object",
                     "properties": {
-                        "arm": {"type": ["integer", "null"]},
-                        "core": {"type": ["integer", "null"]},
-                        "uart": {"type": "integer"},
-                        "emmc": {"type": ["integer", "null"]}
+                        "hardware_armed": {"type": "boolean", "description": "PM_WDOG counts down and is armed (board); false where only PM_RSTC works (QEMU 10)"},
+                        "hardware_timeout_ms": {"type": "integer"},
+                        "heartbeat_timeout_ms": {"type": "integer"},
+                        "ms_since_heartbeat": {"type": "integer"},
+                        "reboot_pending": {"type": "boolean"},
+                        "pm_rsts": {"type": ["string", "null"]}
+                    },
+                    "required": ["hardware_armed", "heartbeat_timeout_ms"]
+                },
+                "hardware_rng": {"type": "boolean"},
+                "log_uart": {
+                    "type": "object",
+                    "properties": {"choice": {"type": "string"}, "running": {"type": "boolean"}},
+                    "required": ["choice", "running"]
+                },
+                "system_timer": {
+                    "type": "object",
+                    "properties": {
+                        "counter_us": {"type": ["integer", "null"]},
+                        "compare_irq_reaches_gic": {"type": "boolean"}
                     }
                 },
                 "uart_baud": {"type": "integer"},
@@ -70,7 +109,7 @@ fn sys_info() -> Tool {
             "required": [
                 "board_revision", "board_serial", "firmware_revision", "arm_memory", "vc_memory",
                 "cores_online", "exception_level", "cntfrq_hz", "uptime_ms", "temperature_millicelsius",
-                "heap", "kernel_version"
+                "heap", "clocks_hz", "throttled", "watchdog", "hardware_rng", "kernel_version"
             ]
         })),
         handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| ToolResult::Structured(sys_info_now())),
@@ -201,12 +240,74 @@ fn hex(v: Option<impl core::fmt::LowerHex>) -> Value {
     v.map_or(Value::Null, |v| Value::String(format!("{v:#x}")))
 }
 
+fn clocks_schema() -> Value {
+    let rate = json!({"type": ["integer", "null"]});
+    json!({
+        "type": "object",
+        "description": "clock rates the firmware reports now; null where it did not answer",
+        "properties": {"arm": rate, "core": rate, "uart": rate, "emmc": rate, "emmc2": rate}
+    })
+}
+
+/// Current clock rates, by name.
+pub fn clocks_json() -> Value {
+    let mut clocks = Map::new();
+    for (clock, hz) in board::clock_rates_hz() {
+        clocks.insert(clock.name().into(), json!(hz));
+    }
+    Value::Object(clocks)
+}
+
+/// SoC temperature and the firmware's limit, in m°C (null if unanswered).
+pub fn temperature_json() -> Value {
+    json!({
+        "millicelsius": board::temperature_millicelsius().ok(),
+        "max_millicelsius": board::max_temperature_millicelsius().ok(),
+    })
+}
+
+fn throttled_json() -> Value {
+    match board::throttled() {
+        Ok(raw) => json!({
+            "raw": format!("{raw:#x}"),
+            "under_voltage": raw & 1 != 0,
+            "arm_frequency_capped": raw & 2 != 0,
+            "throttled": raw & 4 != 0,
+            "soft_temperature_limit": raw & 8 != 0,
+            "occurred_since_boot": raw & 0xf_0000 != 0,
+        }),
+        Err(_) => Value::Null,
+    }
+}
+
+fn power_json() -> Value {
+    let mut power = Map::new();
+    for (device, state) in board::power_states() {
+        let on = state.filter(|s| s.exists).map(|s| s.on);
+        power.insert(device.name().into(), json!(on));
+    }
+    Value::Object(power)
+}
+
+fn watchdog_json() -> Value {
+    let w = watchdog::state();
+    json!({
+        "hardware_armed": w.hardware_armed,
+        "hardware_timeout_ms": w.hardware_timeout_ms,
+        "heartbeat_timeout_ms": w.heartbeat_timeout_ms,
+        "ms_since_heartbeat": w.ms_since_beat,
+        "reboot_pending": w.reboot_pending,
+        "pm_rsts": hex(w.reset_status),
+    })
+}
+
 /// What `sys_info` and `kingly://board` report.
 pub fn sys_info_now() -> Value {
     let f = board::facts();
     let freq = generic_timer::frequency_hz();
     let (heap_used, heap_free) = heap::usage();
     let region = |r: board::Region| json!({"base": r.base, "size": r.size});
+    let (mirror, mirror_running) = log_uart::status();
     json!({
         "board_revision": hex(f.board_revision),
         "board_serial": f.board_serial.map_or(Value::Null, |s| Value::String(format!("{s:#018x}"))),
@@ -217,10 +318,20 @@ pub fn sys_info_now() -> Value {
         "cores_online": smp::cores_responding(),
         "exception_level": cpu::exception_level(),
         "cntfrq_hz": freq,
-        "uptime_ms": generic_timer::ticks_to_ms(generic_timer::ticks(), freq),
+        "uptime_ms": timer::uptime_ms(),
         "temperature_millicelsius": board::temperature_millicelsius().ok(),
+        "max_temperature_millicelsius": board::max_temperature_millicelsius().ok(),
         "heap": {"used": heap_used, "free": heap_free},
-        "clocks_hz": {"arm": f.arm_clock_hz, "core": f.core_clock_hz, "uart": f.uart_clock_hz, "emmc": f.emmc_clock_hz},
+        "clocks_hz": clocks_json(),
+        "throttled": throttled_json(),
+        "power": power_json(),
+        "watchdog": watchdog_json(),
+        "hardware_rng": rng::present(),
+        "log_uart": {"choice": mirror.name(), "running": mirror_running},
+        "system_timer": {
+            "counter_us": timer::system_timer_us(),
+            "compare_irq_reaches_gic": timer::system_timer_irq_at_gic(),
+        },
         "uart_baud": console::baud(),
         "cmdline": f.cmdline.as_str(),
         "dtb_address": hex(f.dtb_address),

@@ -89,8 +89,7 @@ impl Server {
         {
             return None;
         }
-        let name = call.name?;
-        self.tools.get(name)?;
+        let tool = self.tools.position(call.name?)?;
         let mut id_buf = [0u8; 20];
         let id_raw = match call.id {
             Id::U64(n) => decimal(&mut id_buf, n, false),
@@ -106,7 +105,7 @@ impl Server {
         };
         let arguments = call.empty_arguments.then_some("{}");
         self.state.metrics.requests += 1;
-        let outcome = self.run_tool(id_raw, name, arguments, &meta, &mut NullTransport, |result| {
+        let outcome = self.run_tool(id_raw, tool, arguments, &meta, &mut NullTransport, |result| {
             call_response(&call.id, result, Era::Legacy)
         });
         Some(self.binary_reply(&call.id, outcome))
@@ -135,8 +134,8 @@ impl Server {
             .prepare("tools/call", slot)
             .and_then(|(_, params, meta)| {
                 let era = meta.era;
-                let name = required_str(&params.name, "name")?;
-                self.run_tool(id_raw, &name, params.arguments.0, &meta, &mut NullTransport, |result| {
+                let tool = self.tool_named(&required_str(&params.name, "name")?)?;
+                self.run_tool(id_raw, tool, params.arguments.0, &meta, &mut NullTransport, |result| {
                     call_response(id, result, era)
                 })
             });

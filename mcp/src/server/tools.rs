@@ -23,8 +23,8 @@ impl Server {
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
     ) -> Outcome {
-        let name = required_str(&params.name, "name")?;
-        self.run_tool(id, &name, params.arguments.0, meta, transport, |result| {
+        let tool = self.tool_named(&required_str(&params.name, "name")?)?;
+        self.run_tool(id, tool, params.arguments.0, meta, transport, |result| {
             let mut out = String::with_capacity(256);
             jsonrpc::begin_result(&mut out, id);
             let extra = if meta.era == Era::Modern {
@@ -38,9 +38,16 @@ impl Server {
         })
     }
 
+    /// Where tool `name` is in the registry; -32602 for a tool we lack.
+    pub(super) fn tool_named(&self, name: &str) -> Result<usize, RpcError> {
+        self.tools.position(name.as_bytes()).ok_or_else(|| {
+            RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}"))
+        })
+    }
+
     /// `tools/call` whichever encoding the request came in and its answer
-    /// goes out in: finds the tool `name`, checks `arguments` (the JSON text
-    /// of the request's `arguments` member, if any), runs the handler
+    /// goes out in: checks `arguments` (the JSON text of the request's
+    /// `arguments` member, if any) for the `tool`-th tool, runs its handler
     /// and hands its outcome to `write` (which encodes the answer before the
     /// outcome is dropped). `Ok(None)` when the call was cancelled (it gets
     /// no answer).
@@ -48,18 +55,13 @@ impl Server {
     pub(super) fn run_tool<T>(
         &mut self,
         id: &str,
-        name: &str,
+        tool: usize,
         arguments: Option<&str>,
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
         write: impl FnOnce(&ToolResult) -> T,
     ) -> Result<Option<T>, RpcError> {
-        let Some(tool) = self.tools.get_mut(name) else {
-            return Err(RpcError::new(
-                code::INVALID_PARAMS,
-                format!("Unknown tool: {name}"),
-            ));
-        };
+        let tool = &mut self.tools.items_mut()[tool];
         let arguments = read_arguments(arguments)?;
         let result = match schema::validate_arguments(&tool.input_schema, &arguments) {
             Err(why) => ToolResult::Error(format!("Invalid arguments: {why}")),
