@@ -17,7 +17,8 @@
 //! Module map: `arch/` holds the assembly; [`exceptions`] turns every fault
 //! into an MCP `notifications/message` at level `emergency` ([`report`]) and
 //! a controlled halt; [`services`] registers the OS's MCP tools, resources
-//! and prompts; [`klog`] is the kernel log they expose.
+//! and prompts; [`klog`] is the kernel log they expose; [`storage`] is the
+//! SD card and its FAT32 volume behind the `fs_*` tools.
 #![no_std]
 #![no_main]
 
