@@ -392,12 +392,20 @@ fn bench_sd_read() -> Tool {
             },
             "required": ["what", "bytes", "ticks", "cntfrq_hz", "ns_per_byte", "mb_per_s"]
         })),
-        handler: Box::new(|args: &Map<String, Value>, _: &mut dyn Context| {
+        handler: Box::new(|args: &Map<String, Value>, ctx: &mut dyn Context| {
             let bytes = args.get("bytes").and_then(Value::as_u64).unwrap_or(16 << 20) as usize;
             let chunk = args.get("chunk_bytes").and_then(Value::as_u64).unwrap_or(1 << 20) as usize;
+            // Progress, and a poll for cancellation, which is also the MCP
+            // loop's heartbeat (the watchdog resets a loop that stops beating).
+            let mut between = |done: usize, total: usize| {
+                ctx.progress(done as f64, Some(total as f64), None);
+                !ctx.cancelled()
+            };
             let measured = match args.get("path").and_then(Value::as_str) {
-                None => storage::raw_read(bytes, chunk).map(|(n, t)| ("raw multi-block PIO read", n, t)),
-                Some(path) => file_read(path, bytes).map(|(n, t)| ("file read through embedded-sdmmc", n, t)),
+                None => storage::raw_read(bytes, chunk, &mut between)
+                    .map(|(n, t)| ("raw multi-block read", n, t)),
+                Some(path) => file_read(path, bytes, &mut between)
+                    .map(|(n, t)| ("file read through embedded-sdmmc", n, t)),
             };
             match measured {
                 Ok((what, n, ticks)) => {
@@ -418,7 +426,11 @@ fn bench_sd_read() -> Tool {
     }
 }
 
-fn file_read(path: &str, bytes: usize) -> Result<(usize, u64), storage::FsError> {
+fn file_read(
+    path: &str,
+    bytes: usize,
+    between: &mut impl FnMut(usize, usize) -> bool,
+) -> Result<(usize, u64), storage::FsError> {
     let start = generic_timer::ticks();
     let mut done = 0usize;
     while done < bytes {
@@ -429,6 +441,9 @@ fn file_read(path: &str, bytes: usize) -> Result<(usize, u64), storage::FsError>
         }
         done += chunk.len();
         core::hint::black_box(&chunk);
+        if !between(done, bytes) {
+            break;
+        }
     }
     Ok((done, generic_timer::ticks() - start))
 }

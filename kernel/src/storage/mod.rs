@@ -520,8 +520,14 @@ pub fn mkdir(path: &str) -> Result<(), FsError> {
 
 /// Reads `bytes` (rounded down to whole blocks) from the start of the card
 /// straight through the driver in transfers of `chunk` bytes, into one
-/// buffer; returns (bytes read, generic-timer ticks spent in the driver).
-pub fn raw_read(bytes: usize, chunk: usize) -> Result<(usize, u64), FsError> {
+/// buffer; returns (bytes read, generic-timer ticks). `between(done, total)`
+/// runs after each MiB (progress, and the MCP loop's heartbeat through
+/// cancellation polling); returning false stops the read.
+pub fn raw_read(
+    bytes: usize,
+    chunk: usize,
+    mut between: impl FnMut(usize, usize) -> bool,
+) -> Result<(usize, u64), FsError> {
     let chunk = (chunk / BLOCK_BYTES).max(1) * BLOCK_BYTES;
     let mut buffer = alloc::vec![0u8; chunk];
     with_volumes(
@@ -536,6 +542,12 @@ pub fn raw_read(bytes: usize, chunk: usize) -> Result<(usize, u64), FsError> {
                     let n = chunk.min(total - done);
                     sd.read_blocks((done / BLOCK_BYTES) as u32, &mut buffer[..n])?;
                     done += n;
+                    // At most once a MiB, so small transfers are measured
+                    // without it.
+                    let new_mib = done >> 20 != (done - n) >> 20;
+                    if (new_mib || done == total) && !between(done, total) {
+                        break;
+                    }
                 }
                 let ticks = rpi4::generic_timer::ticks() - start;
                 core::hint::black_box(&buffer);
