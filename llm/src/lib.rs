@@ -1,0 +1,20 @@
+//! Kingly OS's LLM engine.
+//!
+//! - [`gguf`] parses a model file (untrusted input: bounds-checked, never
+//!   panics), [`types`] knows ggml's tensor types,
+//! - [`tokenizer`] is GPT-2 byte-level BPE with the file's vocabulary,
+//!   merges and pre-tokenizer,
+//! - [`ffi`] is ggml (built by build.rs from `ggml-sys-bleedingedge`'s
+//!   sources) and the only module with `unsafe`.
+//!
+//! no_std + alloc, so the kernel can link it; the host tests use std.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+#[allow(unsafe_code)]
+pub mod ffi;
+pub mod arena;
+pub mod gguf;
+pub mod types;
