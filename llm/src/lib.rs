@@ -2,8 +2,9 @@
 //!
 //! - [`gguf`] parses a model file (untrusted input: bounds-checked, never
 //!   panics), [`types`] knows ggml's tensor types,
-//! - [`tokenizer`] is GPT-2 byte-level BPE with the file's vocabulary,
-//!   merges and pre-tokenizer,
+//! - [`tokenizer`] is GPT-2 byte-level BPE with the file's vocabulary and
+//!   merges, after the file's [`pretokenize`]r,
+//! - [`arena`] holds the model file's bytes, aligned, used in place,
 //! - [`ffi`] is ggml (built by build.rs from `ggml-sys-bleedingedge`'s
 //!   sources) and the only module with `unsafe`.
 //!
@@ -17,4 +18,6 @@ extern crate alloc;
 pub mod ffi;
 pub mod arena;
 pub mod gguf;
+pub mod pretokenize;
+pub mod tokenizer;
 pub mod types;
