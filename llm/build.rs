@@ -35,6 +35,11 @@ const GGML_FUNCTIONS: &[&str] = &[
     "ggml_new_tensor_2d",
     "ggml_new_tensor_3d",
     "ggml_nbytes",
+    "ggml_nelements",
+    "ggml_element_size",
+    "ggml_is_contiguous",
+    "ggml_get_no_alloc",
+    "ggml_get_mem_size",
     "ggml_row_size",
     "ggml_blck_size",
     "ggml_type_size",
@@ -45,7 +50,8 @@ const GGML_FUNCTIONS: &[&str] = &[
     "ggml_mul_mat",
     "ggml_rope_custom",
     "ggml_soft_max_ext",
-    "ggml_silu",
+    "ggml_map_custom1",
+    "ggml_map_custom2",
     "ggml_scale",
     "ggml_view_1d",
     "ggml_view_2d",
@@ -53,6 +59,8 @@ const GGML_FUNCTIONS: &[&str] = &[
     "ggml_permute",
     "ggml_cpy",
     "ggml_cont",
+    "ggml_cont_2d",
+    "ggml_transpose",
     "ggml_reshape_2d",
     "ggml_reshape_3d",
     "ggml_new_graph_custom",
@@ -155,8 +163,7 @@ fn bindings(src: &Path, clang_args: &[String]) {
         .allowlist_type("ggml_type")
         .allowlist_type("ggml_tensor")
         .allowlist_type("ggml_cplan")
-        .allowlist_var("GGML_MAX_DIMS")
-        .allowlist_var("GGML_DEFAULT_GRAPH_SIZE")
+        .allowlist_type("ggml_status")
         .prepend_enum_name(false)
         .layout_tests(false)
         .generate_comments(false);

@@ -4,6 +4,9 @@
 //!   panics), [`types`] knows ggml's tensor types,
 //! - [`tokenizer`] is GPT-2 byte-level BPE with the file's vocabulary and
 //!   merges, after the file's [`pretokenize`]r,
+//! - [`chat`] renders ChatML conversations,
+//! - [`model`] is the llama graph over ggml with a KV cache and greedy
+//!   generation,
 //! - [`arena`] holds the model file's bytes, aligned, used in place,
 //! - [`ffi`] is ggml (built by build.rs from `ggml-sys-bleedingedge`'s
 //!   sources) and the only module with `unsafe`.
@@ -17,7 +20,9 @@ extern crate alloc;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod arena;
+pub mod chat;
 pub mod gguf;
+pub mod model;
 pub mod pretokenize;
 pub mod tokenizer;
 pub mod types;
