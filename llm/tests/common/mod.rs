@@ -25,9 +25,11 @@ pub fn model_path() -> PathBuf {
 /// The model file's bytes in a 64-byte-aligned arena, as the kernel will
 /// hold them.
 pub fn model_bytes() -> llm::arena::Arena {
-    let bytes = std::fs::read(model_path()).expect("reading the model");
-    let mut arena = llm::arena::Arena::new(bytes.len());
-    arena.bytes_mut().copy_from_slice(&bytes);
+    use std::io::Read;
+    let mut file = std::fs::File::open(model_path()).expect("opening the model");
+    let len = file.metadata().expect("the model's size").len() as usize;
+    let mut arena = llm::arena::Arena::new(len);
+    file.read_exact(arena.bytes_mut()).expect("reading the model");
     arena
 }
 
