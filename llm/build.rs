@@ -52,6 +52,7 @@ const GGML_FUNCTIONS: &[&str] = &[
     "ggml_soft_max_ext",
     "ggml_map_custom1",
     "ggml_map_custom2",
+    "ggml_map_custom3",
     "ggml_scale",
     "ggml_view_1d",
     "ggml_view_2d",

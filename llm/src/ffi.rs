@@ -214,16 +214,90 @@ impl Context {
 /// ggml's "as many tasks as threads".
 const GGML_N_TASKS_MAX: i32 = -1;
 
-// ggml b2757's own silu and soft_max round through f16 lookup tables
-// (GGML_SILU_FP16, ggml_table_exp_f16); later ggml, and so llama.cpp's
-// reference outputs, compute them in f32. These two ops are the f32 way,
-// run by ggml's threads as custom ops: thread `ith` of `nth` takes every
-// nth row.
+// ggml b2757's own silu and soft_max round through f16 lookup tables;
+// these run crate::vecmath's f32 versions (rounded as llama.cpp rounds
+// today) as custom ops: thread `ith` of `nth` takes every nth row.
 
 extern "C" {
     // From the C library ggml links against anyway (libm; picolibc on the
     // kernel).
-    fn expf(x: f32) -> f32;
+    #[link_name = "expf"]
+    fn c_expf(x: f32) -> f32;
+}
+
+/// The C library's `expf`.
+pub(crate) fn expf(x: f32) -> f32 {
+    // SAFETY: a pure libm function, defined for every input.
+    unsafe { c_expf(x) }
+}
+
+impl Context {
+    /// `a` (F16, [k, m, ha], rows contiguous) times `b` (F32, [k, n, hb],
+    /// rows contiguous, hb a multiple of ha) = [m, n, hb], each element as
+    /// llama.cpp's tinyBLAS computes it ([`crate::vecmath::dot_f16`]); ggml
+    /// b2757 sums in another order. Used for attention over the KV cache.
+    /// ggml's custom ops take their result's shape from their first
+    /// operand, so that is an unused tensor of the result's shape.
+    pub fn mul_mat_f16<'a>(&'a self, a: Tensor<'a>, b: Tensor<'a>) -> Tensor<'a> {
+        let (an, bn) = (a.ne(), b.ne());
+        assert!(an[0] == bn[0] && an[3] == 1 && bn[3] == 1 && bn[2] % an[2] == 0);
+        let shape = self.new_tensor(GgmlType::F32, &[an[1], bn[1], bn[2]]);
+        // SAFETY: all three tensors are live for 'a; mul_mat_f16_rows checks
+        // types and strides before reading.
+        self.wrap(unsafe {
+            sys::ggml_map_custom3(
+                self.raw(),
+                shape.raw(),
+                a.raw(),
+                b.raw(),
+                Some(mul_mat_f16_rows),
+                GGML_N_TASKS_MAX,
+                core::ptr::null_mut(),
+            )
+        })
+    }
+}
+
+unsafe extern "C" fn mul_mat_f16_rows(
+    dst: *mut sys::ggml_tensor,
+    _shape: *const sys::ggml_tensor,
+    a: *const sys::ggml_tensor,
+    b: *const sys::ggml_tensor,
+    ith: i32,
+    nth: i32,
+    _userdata: *mut c_void,
+) {
+    use crate::vecmath::{dot_f16, f32_to_f16};
+    // SAFETY: ggml passes the live operands of the op built by
+    // Context::mul_mat_f16. The asserts establish that rows along dim 0
+    // are contiguous and that every row read lies inside its tensor's
+    // ne/nb extent; the destination is contiguous [m, n, h], and thread ith
+    // writes only the (column, head) pairs p with p % nth == ith.
+    unsafe {
+        let (d, a, b) = (&*dst, &*a, &*b);
+        assert!(a.type_ == sys::GGML_TYPE_F16 && b.type_ == sys::GGML_TYPE_F32 && d.type_ == sys::GGML_TYPE_F32);
+        assert!(a.nb[0] == 2 && b.nb[0] == 4 && sys::ggml_is_contiguous(d));
+        let (k, m, ha) = (a.ne[0] as usize, a.ne[1] as usize, a.ne[2] as usize);
+        let (n, hb) = (b.ne[1] as usize, b.ne[2] as usize);
+        assert!(b.ne[0] as usize == k && d.ne[0] as usize == m && d.ne[1] as usize == n && d.ne[2] as usize == hb);
+        let group = hb / ha;
+        let padded = k.div_ceil(8) * 8;
+        let mut a_row = vec![0u16; padded];
+        let mut b_row = vec![0u16; padded];
+        for p in (ith as usize..n * hb).step_by(nth.max(1) as usize) {
+            let (j, h) = (p % n, p / n);
+            let b_src = core::slice::from_raw_parts((b.data as *const u8).add(j * b.nb[1] + h * b.nb[2]) as *const f32, k);
+            for (o, &x) in b_row.iter_mut().zip(b_src) {
+                *o = f32_to_f16(x);
+            }
+            let out = core::slice::from_raw_parts_mut((d.data as *mut f32).add((h * n + j) * m), m);
+            for (i, o) in out.iter_mut().enumerate() {
+                let a_src = (a.data as *const u8).add(i * a.nb[1] + (h / group) * a.nb[2]) as *const u16;
+                a_row[..k].copy_from_slice(core::slice::from_raw_parts(a_src, k));
+                *o = dot_f16(&a_row, &b_row);
+            }
+        }
+    }
 }
 
 /// The rows of a contiguous F32 tensor that thread `ith` of `nth` handles,
@@ -231,7 +305,7 @@ extern "C" {
 ///
 /// # Safety
 /// `dst` and `a` are contiguous F32 tensors of the same shape, with live
-/// data, and no other thread writes the rows this one is given.
+/// data, and no other thread touches the rows this one is given.
 unsafe fn rows<'t>(
     dst: *mut sys::ggml_tensor,
     a: *const sys::ggml_tensor,
@@ -242,6 +316,7 @@ unsafe fn rows<'t>(
     unsafe {
         let (d, a) = (&*dst, &*a);
         assert!(a.type_ == sys::GGML_TYPE_F32 && sys::ggml_is_contiguous(a) && sys::ggml_is_contiguous(d));
+        assert!(d.type_ == sys::GGML_TYPE_F32 && sys::ggml_nelements(a) == sys::ggml_nelements(d));
         let n = a.ne[0] as usize;
         let n_rows = (sys::ggml_nelements(a) as usize) / n;
         let (src, out) = (a.data as *const f32, d.data as *mut f32);
@@ -258,13 +333,10 @@ unsafe extern "C" fn silu_rows(
     nth: i32,
     _userdata: *mut c_void,
 ) {
-    // SAFETY: ggml calls a custom1 op with dst shaped like a (both
-    // contiguous here: matmul results) and splits work by ith/nth.
+    // SAFETY: ggml calls a custom1 op with dst shaped like a (checked in
+    // rows) and splits the work by ith/nth.
     for (_, x, y) in unsafe { rows(dst, a, ith, nth) } {
-        for (y, &x) in y.iter_mut().zip(x) {
-            // SAFETY: expf is a pure libm function.
-            *y = x / (1.0 + unsafe { expf(-x) });
-        }
+        crate::vecmath::silu_row(x, y);
     }
 }
 
@@ -278,10 +350,10 @@ unsafe extern "C" fn soft_max_rows(
 ) {
     let scale = f32::from_bits(userdata as usize as u32);
     // SAFETY: as in silu_rows; the mask is a contiguous F32 matrix with
-    // rows as long as a's, built by Session::eval_batch.
+    // rows as long as a's (checked), built by Session::eval_batch.
     unsafe {
         let mask = &*mask;
-        assert!(mask.type_ == sys::GGML_TYPE_F32 && mask.ne[0] == (*a).ne[0]);
+        assert!(mask.type_ == sys::GGML_TYPE_F32 && mask.ne[0] == (*a).ne[0] && sys::ggml_is_contiguous(mask));
         let (n, mask_rows) = (mask.ne[0] as usize, mask.ne[1] as usize);
         let mask_data = core::slice::from_raw_parts(mask.data as *const f32, n * mask_rows);
         let a_rows = (*a).ne[1] as usize;
@@ -289,20 +361,7 @@ unsafe extern "C" fn soft_max_rows(
             // Row r of a is (i1 = r % ne1, i2 = r / ne1); the mask has one
             // row per i1 and is shared by all heads.
             let m = &mask_data[(r % a_rows % mask_rows) * n..][..n];
-            let mut max = f32::NEG_INFINITY;
-            for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
-                *y = x * scale + m;
-                max = max.max(*y);
-            }
-            let mut sum = 0f64;
-            for y in y.iter_mut() {
-                *y = if *y == f32::NEG_INFINITY { 0.0 } else { expf(*y - max) };
-                sum += f64::from(*y);
-            }
-            let inv = (1.0 / sum) as f32;
-            for y in y.iter_mut() {
-                *y *= inv;
-            }
+            crate::vecmath::soft_max_row(x, m, scale, y);
         }
     }
 }

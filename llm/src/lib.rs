@@ -7,6 +7,7 @@
 //! - [`chat`] renders ChatML conversations,
 //! - [`model`] is the llama graph over ggml with a KV cache and greedy
 //!   generation,
+//! - [`vecmath`] is softmax and SiLU rounded as llama.cpp rounds them,
 //! - [`arena`] holds the model file's bytes, aligned, used in place,
 //! - [`ffi`] is ggml (built by build.rs from `ggml-sys-bleedingedge`'s
 //!   sources) and the only module with `unsafe`.
@@ -26,3 +27,4 @@ pub mod model;
 pub mod pretokenize;
 pub mod tokenizer;
 pub mod types;
+pub mod vecmath;

@@ -320,7 +320,8 @@ impl<'m, 'a> Session<'m, 'a> {
     /// Bytes a step's context needs for `n` tokens attending to `n_kv`.
     fn step_bytes(&self, n: usize, n_kv: usize) -> usize {
         let hp = &self.model.hparams;
-        let per_layer = 12 * hp.n_embd + 3 * hp.n_embd_kv() + 4 * hp.n_ff + 2 * hp.n_head * n_kv;
+        // (attention products take a second result-sized tensor: mul_mat_f16)
+        let per_layer = 14 * hp.n_embd + 3 * hp.n_embd_kv() + 4 * hp.n_ff + 3 * hp.n_head * n_kv;
         let floats = hp.n_layer * per_layer * n + 4 * hp.n_embd * n + n_kv * n + hp.n_vocab + 2 * n;
         let headers = (hp.n_layer * 48 + 32) * (ffi::tensor_overhead() + 16);
         4 * floats + floats / 8 + headers + ffi::graph_overhead(graph_nodes(hp)) + (1 << 20)
@@ -373,9 +374,9 @@ impl<'m, 'a> Session<'m, 'a> {
             // Attention over positions 0..n_kv; heads share K/V in groups.
             let q = ctx.permute(q, 0, 2, 1, 3);
             let k_all = ctx.view_3d(k_cache, hd, n_kv as i64, n_head_kv, k_cache.row_size(kvw), k_cache.row_size(hd), 0);
-            let kq = ctx.soft_max_ext(ctx.mul_mat(k_all, q), kq_mask, kq_scale);
+            let kq = ctx.soft_max_ext(ctx.mul_mat_f16(k_all, q), kq_mask, kq_scale);
             let v_all = ctx.view_3d(v_cache, n_kv as i64, hd, n_head_kv, self.n_ctx * v_es, self.n_ctx * v_es * hd as usize, 0);
-            let kqv = ctx.mul_mat(v_all, kq);
+            let kqv = ctx.mul_mat_f16(v_all, kq);
             let merged = ctx.cont_2d(ctx.permute(kqv, 0, 2, 1, 3), e, n_i);
             x = ctx.add(x, ctx.mul_mat(w.get(l.wo), merged));
 
