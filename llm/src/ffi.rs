@@ -267,7 +267,7 @@ unsafe extern "C" fn mul_mat_f16_rows(
     nth: i32,
     _userdata: *mut c_void,
 ) {
-    use crate::vecmath::{dot_f16, f32_to_f16};
+    use crate::vecmath::{dot_f16, dot_f16_single, f32_to_f16};
     // SAFETY: ggml passes the live operands of the op built by
     // Context::mul_mat_f16. The asserts establish that rows along dim 0
     // are contiguous and that every row read lies inside its tensor's
@@ -281,7 +281,11 @@ unsafe extern "C" fn mul_mat_f16_rows(
         let (n, hb) = (b.ne[1] as usize, b.ne[2] as usize);
         assert!(b.ne[0] as usize == k && d.ne[0] as usize == m && d.ne[1] as usize == n && d.ne[2] as usize == hb);
         let group = hb / ha;
-        let padded = k.div_ceil(8) * 8;
+        // llama.cpp pads the KV cache's length (here k of the V product)
+        // with zeros to a multiple of 32 or more, and takes tinyBLAS for
+        // products of several columns, ggml_vec_dot_f16 for one.
+        let padded = k.div_ceil(32) * 32;
+        let dot = if n >= 2 { dot_f16 } else { dot_f16_single };
         let mut a_row = vec![0u16; padded];
         let mut b_row = vec![0u16; padded];
         for p in (ith as usize..n * hb).step_by(nth.max(1) as usize) {
@@ -294,7 +298,7 @@ unsafe extern "C" fn mul_mat_f16_rows(
             for (i, o) in out.iter_mut().enumerate() {
                 let a_src = (a.data as *const u8).add(i * a.nb[1] + (h / group) * a.nb[2]) as *const u16;
                 a_row[..k].copy_from_slice(core::slice::from_raw_parts(a_src, k));
-                *o = dot_f16(&a_row, &b_row);
+                *o = dot(&a_row, &b_row);
             }
         }
     }

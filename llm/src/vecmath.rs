@@ -136,6 +136,30 @@ pub fn dot_f16(a: &[u16], b: &[u16]) -> f32 {
     (r[0] + r[2]) + (r[1] + r[3])
 }
 
+/// Σ a·b over f16 rows as ggml's `ggml_vec_dot_f16` (AVX2) computes it,
+/// which llama.cpp uses instead of tinyBLAS when the product has a single
+/// column (one token): four 8-lane FMA accumulators over blocks of 32, then
+/// the accumulators added (0+2, 1+3, 0+1), the lanes (l + l+4, then
+/// pairwise), in double precision with any elements past the last block of
+/// 32 added one by one (there are none after padding the rows with zeros).
+pub fn dot_f16_single(a: &[u16], b: &[u16]) -> f32 {
+    let mut acc = [[0f32; 8]; 4];
+    let blocks = a.len() / 32 * 32;
+    for (ca, cb) in a[..blocks].chunks_exact(32).zip(b[..blocks].chunks_exact(32)) {
+        for (i, (&x, &y)) in ca.iter().zip(cb).enumerate() {
+            let (j, l) = (i / 8, i % 8);
+            acc[j][l] = fma(f16_to_f32(x), f16_to_f32(y), acc[j][l]);
+        }
+    }
+    let v: [f32; 8] = core::array::from_fn(|l| (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]));
+    let t0 = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
+    let mut sum = f64::from((t0[0] + t0[1]) + (t0[2] + t0[3]));
+    for (&x, &y) in a[blocks..].iter().zip(&b[blocks..]) {
+        sum += f64::from(f16_to_f32(x) * f16_to_f32(y));
+    }
+    sum as f32
+}
+
 /// SiLU, x / (1 + e^-x), for a row.
 pub fn silu_row(x: &[f32], y: &mut [f32]) {
     let n = x.len();

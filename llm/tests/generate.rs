@@ -3,16 +3,21 @@
 //!
 //! The reference's rule: ids equal up to (not including) the first step
 //! whose top-2 margin is below 0.1; the first position's top-5 ids equal,
-//! logits within 0.1. This small model is very sensitive to rounding: a
-//! one-ulp change in a few products moves its logits by up to ~0.3 after 30
-//! layers, and ggml b2757 and llama.cpp 0.3.36's oracle do not round alike
-//! (crate::vecmath already rounds softmax, SiLU and the attention products
-//! as llama.cpp's x86 AVX2 build does). Today raw 1 meets the rule; raw 0
-//! parts from llama.cpp at step 14 (margin 0.19), chat 0 and chat 1 meet
-//! the greedy part; the first-position top-5 of raw 0, chat 0 and chat 1
-//! miss by 0.12-0.39 or a rank swap. So
-//! `reference_rule` (the rule as written) is #[ignore]d until the engine is
-//! bit-compatible, and `close_to_llama_cpp` checks what holds today.
+//! logits within 0.1.
+//!
+//! This small model amplifies rounding: a one-ulp change in a few products
+//! moves its logits by up to ~0.3 after 30 layers. crate::vecmath rounds
+//! softmax, SiLU and the attention products as llama.cpp's x86 AVX2 build
+//! does, and the greedy ids of all four cases now equal llama.cpp's over
+//! every step (raw 0 32/32, raw 1 3/3, chat 0 12/12, chat 1 48/48, past
+//! its near-tie). The first-position top-5 meets the rule for raw 1 only
+//! (raw 0 swaps ranks 3-4, chat 0 is off by 0.17, chat 1 swaps ranks 4-5
+//! and is off by 0.39). llama-cpp-python 0.3.36 itself, built here for
+//! AVX2 (1 thread, n_ctx 1024), misses the same rule on chat 1 (ranks 4-5,
+//! 0.22) and reproduces the reference exactly only for raw 0, so the
+//! reference depends on how its run was arranged. `reference_rule` (the
+//! rule as written) is therefore #[ignore]d, and `close_to_llama_cpp`
+//! checks what holds today.
 mod common;
 
 use llm::chat::{ChatTemplate, Message};
@@ -92,7 +97,7 @@ fn run_all(near_tie: f32) -> Vec<Outcome> {
 /// The reference's rule, as written (see the module docs for why it is
 /// ignored).
 #[test]
-#[ignore = "ggml b2757's rounding differs from the oracle's by up to ~0.3 logits"]
+#[ignore = "first-position logits differ from the reference by up to 0.39 (llama.cpp itself: 0.22)"]
 fn reference_rule() {
     for o in run_all(0.1) {
         assert!(o.equal_steps >= o.steps_before_near_tie, "{}: greedy ids differ before the first near-tie", o.name);
@@ -102,12 +107,11 @@ fn reference_rule() {
 }
 
 /// What holds today: greedy ids equal up to the first step whose margin is
-/// below 0.3 (a near-tie at the size of the rounding gap), the same best
-/// first token, and the reference's top-5 logits within 0.5 (measured: at
-/// most 0.39, chat 1).
+/// below 0.1 (the reference's near-tie), the same best first token, and
+/// the reference's top-5 logits within 0.5 (measured: at most 0.39, chat 1).
 #[test]
 fn close_to_llama_cpp() {
-    for o in run_all(0.3) {
+    for o in run_all(0.1) {
         assert!(o.equal_steps >= o.steps_before_near_tie, "{}: greedy ids differ before the first near-tie", o.name);
         assert!(o.top1_equal, "{}: first-position best token", o.name);
         assert!(o.max_logit_diff <= 0.5, "{}: top-5 logits off by {}", o.name, o.max_logit_diff);
