@@ -192,11 +192,11 @@ impl Context {
     op!(view_3d(a: Tensor<'a>, n0: i64, n1: i64, n2: i64, nb1: usize, nb2: usize, offset: usize)
         => ggml_view_3d(a.raw(), n0, n1, n2, nb1, nb2, offset));
     op!(
-        /// x * sigmoid(x), computed in f32 ([`silu_rows`]).
+        /// x * sigmoid(x), computed in f32 (`crate::vecmath::silu_row`).
         silu(a: Tensor<'a>) => ggml_map_custom1(a.raw(), Some(silu_rows), GGML_N_TASKS_MAX, core::ptr::null_mut())
     );
     op!(
-        /// softmax(a * scale + mask) along dim 0, in f32 ([`soft_max_rows`]).
+        /// softmax(a * scale + mask) along dim 0, in f32 (`crate::vecmath::soft_max_row`).
         /// The scale travels in the userdata pointer's bits (a plain value,
         /// never dereferenced), so no storage has to outlive the graph.
         soft_max_ext(a: Tensor<'a>, mask: Tensor<'a>, scale: f32)

@@ -1,7 +1,7 @@
 //! GGUF (versions 2 and 3): the header, the metadata key/value pairs, the
 //! tensor table and where the tensor data starts.
 //!
-//! The file is untrusted input. Parsing reads through [`Reader`], whose every
+//! The file is untrusted input. Parsing reads through `Reader`, whose every
 //! step is bounds-checked, so a truncated or corrupt file gives an [`Error`]
 //! and never a panic; counts read from the file never size an allocation
 //! before the bytes they describe have been seen; arrays nest at most

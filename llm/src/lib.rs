@@ -7,12 +7,15 @@
 //! - [`chat`] renders ChatML conversations,
 //! - [`model`] is the llama graph over ggml with a KV cache and greedy
 //!   generation,
-//! - [`vecmath`] is softmax and SiLU rounded as llama.cpp rounds them,
+//! - [`vecmath`] is softmax, SiLU and the f16 attention products, rounded
+//!   as llama.cpp rounds them (run as ggml custom ops),
 //! - [`arena`] holds the model file's bytes, aligned, used in place,
 //! - [`ffi`] is ggml (built by build.rs from `ggml-sys-bleedingedge`'s
 //!   sources) and the only module with `unsafe`.
 //!
-//! no_std + alloc, so the kernel can link it; the host tests use std.
+//! no_std + alloc, so the kernel can link it; the host tests use std. The
+//! tests need the reference model: `scripts/fetch-model` (or
+//! `KINGLY_MODEL=path`).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 

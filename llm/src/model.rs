@@ -8,7 +8,10 @@
 //! with grouped K/V heads, scaled softmax with a causal mask → output
 //! projection → residual; RMSNorm → SwiGLU FFN → residual. Then a final
 //! RMSNorm and the output matrix (the token embedding when the file has no
-//! `output.weight`, i.e. tied).
+//! `output.weight`, i.e. tied). ggml computes the matrix products with the
+//! weights and the norms; softmax, SiLU and the two attention products over
+//! the f16 cache are [`crate::vecmath`]'s, so that they round as llama.cpp
+//! does today.
 
 use alloc::format;
 use alloc::string::String;

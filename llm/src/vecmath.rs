@@ -5,7 +5,7 @@
 //! model is sensitive to rounding — a one-ulp change in a few activations
 //! moves its logits by up to ~0.3 after 30 layers, more than the 0.1 the
 //! reference comparison allows. llama.cpp now computes `exp` with a
-//! vectorised polynomial ([`expf8`]: Arm's optimized-routines algorithm,
+//! vectorised polynomial (`expf_lane`, one lane of it: Arm's optimized-routines algorithm,
 //! ≤ 1.5 ulp) on groups of 8 and libm's `expf` on the rest, and sums a
 //! softmax row group by group in double precision; and its f16 matrix
 //! products (attention over the f16 KV cache) go through llamafile's
