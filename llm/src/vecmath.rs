@@ -12,17 +12,29 @@
 //! tinyBLAS, one 8-lane fused multiply-add accumulator per result
 //! ([`dot_f16`]). [`crate::ffi`] runs these as ggml custom ops.
 
-/// `a * b + c` rounded once, as an FMA instruction does. Without std there
-/// is no `mul_add`; the product of two f32 is exact in f64, so only the sum
-/// rounds twice (to f64, then to f32), which can differ from one rounding
-/// only within 2^-29 of the midpoint between two f32 values.
+/// `a * b + c` rounded once, as an FMA instruction does. Without std
+/// there is no `mul_add`. The product of two f32 is exact in f64; the sum
+/// is rounded to f64 and its rounding error kept (TwoSum). Rounding that
+/// f64 to f32 can only go wrong when it lies exactly halfway between two
+/// f32 values and the error is not zero: then the true sum is above or
+/// below the midpoint, and one f64 step in that direction decides.
 fn fma(a: f32, b: f32, c: f32) -> f32 {
-    (f64::from(a) * f64::from(b) + f64::from(c)) as f32
+    let (p, c) = (f64::from(a) * f64::from(b), f64::from(c));
+    let s = p + c;
+    let bb = s - p;
+    let err = (p - (s - bb)) + (c - bb);
+    // An f64 halfway between two f32 has its 29 low mantissa bits 1000…0.
+    let halfway = s.to_bits() & ((1 << 29) - 1) == 1 << 28;
+    if halfway && err != 0.0 && s.is_finite() {
+        let toward = if (err > 0.0) == (s > 0.0) { s.to_bits() + 1 } else { s.to_bits() - 1 };
+        return f64::from_bits(toward) as f32;
+    }
+    s as f32
 }
 
 /// `c - a * b` rounded once.
 fn fnma(a: f32, b: f32, c: f32) -> f32 {
-    (f64::from(c) - f64::from(a) * f64::from(b)) as f32
+    fma(-a, b, c)
 }
 
 fn f(bits: u32) -> f32 {
@@ -210,6 +222,29 @@ mod tests {
         }
         assert_eq!(expf_lane(f32::NEG_INFINITY), 0.0);
         assert_eq!(expf_lane(100.0), f32::INFINITY);
+    }
+
+    #[test]
+    fn fma_rounds_once() {
+        // (1 + 2^-23) + 2^-24·(1 - 2^-46) lies just below the midpoint
+        // between 1 + 2^-23 and 1 + 2^-22; in f64 it rounds onto the
+        // midpoint, and a second rounding would go to the even 1 + 2^-22.
+        let e = |k| 2f32.powi(k);
+        let (a, b, c) = (e(-12) * (1.0 + e(-23)), e(-12) * (1.0 - e(-23)), 1.0 + e(-23));
+        assert_eq!(((a as f64) * (b as f64) + c as f64) as f32, 1.0 + e(-22), "the naive way");
+        assert_eq!(fma(a, b, c), 1.0 + e(-23));
+        assert_eq!(fma(a, b, c), a.mul_add(b, c));
+        let mut x = 0x1234_5678u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            f32::from_bits((x & 0x807f_ffff) | 0x3f00_0000) // ±[0.5, 1)
+        };
+        for _ in 0..100_000 {
+            let (a, b, c) = (next(), next(), next() * 1e-3);
+            assert_eq!(fma(a, b, c), a.mul_add(b, c), "{a} {b} {c}");
+        }
     }
 
     #[test]
