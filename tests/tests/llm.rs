@@ -118,3 +118,33 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
         assert_eq!(r["top_logits"].as_array().unwrap().len(), ids.len(), "{r}");
     }
 }
+
+/// Guest instructions per generated token: under `-icount shift=0` the
+/// generic timer counts instructions (1 ns each), so llm_generate's timing
+/// is an instruction count. One thread; a print, not an assert.
+#[test]
+fn instructions_per_token_under_icount() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = model_image(dir.path());
+    let mut board = boot_image_with(&img, &["--icount", "--append", "heartbeat_ms=600000"]);
+    board.set_response_timeout(Duration::from_secs(400));
+    board.set_session_limit(Duration::from_secs(900));
+    let path = model_short_path(&mut board);
+    ok(&mut board, "llm_load", json!({"path": path}));
+    let case = &common::reference().raw[0];
+    let steps = STEPS.min(case.gen_ids.len());
+    let start = Instant::now();
+    let r = ok(&mut board, "llm_generate", json!({"prompt": case.prompt, "max_tokens": steps}));
+    let generated = r["generated_tokens"].as_u64().unwrap();
+    let prompt_ns = r["timing"]["prompt_ns"].as_u64().unwrap();
+    let gen_ns = r["timing"]["generation_ns"].as_u64().unwrap();
+    println!(
+        "icount: prompt of {} tokens {:.1}M instructions ({:.1}M per token); {generated} generated, \
+         {:.1}M instructions per token after the first ({:.1}s wall)",
+        r["prompt_tokens"],
+        prompt_ns as f64 / 1e6,
+        prompt_ns as f64 / 1e6 / r["prompt_tokens"].as_f64().unwrap(),
+        gen_ns as f64 / 1e6 / (generated - 1).max(1) as f64,
+        start.elapsed().as_secs_f64()
+    );
+}

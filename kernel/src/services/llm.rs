@@ -19,6 +19,7 @@ use llm::arena::{Arena, ALIGN};
 use llm::gguf::Gguf;
 use llm::model::{argmax_with_margin, top_k, Model, Session};
 use mcp::{Context, Tool, ToolResult};
+use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 use spin::Mutex;
 
@@ -290,7 +291,9 @@ fn llm_generate() -> Tool {
                 "prompt_tokens": {"type": "integer"},
                 "generated_tokens": {"type": "integer"},
                 "stop_reason": {"enum": ["max_tokens", "eos", "context"]},
-                "top_logits": {"type": "array", "items": {"type": "array"}}
+                "top_logits": {"type": "array", "items": {"type": "array"}},
+                "timing": {"type": "object", "description": "prompt evaluation and generation (after the prompt) in ns of the generic timer; under QEMU -icount shift=0 these are guest instructions",
+                    "properties": {"prompt_ns": {"type": "integer"}, "generation_ns": {"type": "integer"}}}
             },
             "required": ["text", "ids", "prompt_tokens", "generated_tokens", "stop_reason"]
         })),
@@ -330,7 +333,9 @@ fn generate(
     let n_ctx = (prompt_ids.len() + max_tokens).min(context);
     let mut session = Session::new(&l.model, n_ctx).map_err(|e| e.to_string())?;
     session.n_threads = N_THREADS;
+    let started = generic_timer::ticks();
     let mut logits = session.eval(&prompt_ids).map_err(|e| e.to_string())?;
+    let prompt_done = generic_timer::ticks();
     let mut ids = Vec::new();
     let mut tops = Vec::new();
     let stop_reason = loop {
@@ -361,7 +366,9 @@ fn generate(
         }
         logits = session.eval(&[best]).map_err(|e| e.to_string())?;
     };
+    let ns = |ticks: u64| (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1))) as u64;
     let mut out = json!({
+        "timing": {"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)},
         "text": t.decode(&ids),
         "ids": ids,
         "prompt_tokens": prompt_ids.len(),
