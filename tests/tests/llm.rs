@@ -117,6 +117,49 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
         );
         assert_eq!(r["top_logits"].as_array().unwrap().len(), ids.len(), "{r}");
     }
+
+    // More tokens than the context holds: refused before any evaluation.
+    let long = " a".repeat(2100);
+    let r = board
+        .call_tool("llm_generate", json!({"prompt": long, "max_tokens": 1}))
+        .unwrap();
+    assert_eq!(r["isError"], true, "{r}");
+
+    // Cancelled after its first token: no response, at most one more token.
+    board
+        .send(
+            &json!({"jsonrpc": "2.0", "id": "gen", "method": "tools/call", "params": {
+            "name": "llm_generate", "arguments": {"prompt": "Once upon a time", "max_tokens": 200},
+            "_meta": {"progressToken": "gen"}}}),
+        )
+        .unwrap();
+    loop {
+        let m = board.next_message("the first token's progress").unwrap();
+        assert!(m.get("id").is_none(), "a response before any progress: {m}");
+        if m["method"] == "notifications/progress" {
+            assert_eq!(m["params"]["progress"].as_f64(), Some(1.0), "{m}");
+            break;
+        }
+    }
+    board
+        .notify(
+            "notifications/cancelled",
+            Some(json!({"requestId": "gen", "reason": "test"})),
+        )
+        .unwrap();
+    let r = ok(&mut board, "llm_tokenize", json!({"text": "still here"}));
+    assert!(!r["ids"].as_array().unwrap().is_empty(), "{r}");
+    let later = board
+        .take_notifications()
+        .into_iter()
+        .filter(|m| m["params"]["progressToken"] == "gen")
+        .count();
+    assert!(later <= 1, "{later} tokens after the cancellation");
+    let stdout = String::from_utf8_lossy(&board.stdout_bytes()).to_string();
+    assert!(
+        !stdout.contains(r#""id":"gen""#),
+        "the cancelled generation got a response"
+    );
 }
 
 /// Guest instructions per generated token: under `-icount shift=0` the
@@ -126,7 +169,7 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
 fn instructions_per_token_under_icount() {
     let dir = tempfile::tempdir().unwrap();
     let img = model_image(dir.path());
-    let mut board = boot_image_with(&img, &["--icount", "--append", "heartbeat_ms=600000"]);
+    let mut board = boot_image_with(&img, &["--icount"]);
     board.set_response_timeout(Duration::from_secs(400));
     board.set_session_limit(Duration::from_secs(900));
     let path = model_short_path(&mut board);
@@ -134,7 +177,11 @@ fn instructions_per_token_under_icount() {
     let case = &common::reference().raw[0];
     let steps = STEPS.min(case.gen_ids.len());
     let start = Instant::now();
-    let r = ok(&mut board, "llm_generate", json!({"prompt": case.prompt, "max_tokens": steps}));
+    let r = ok(
+        &mut board,
+        "llm_generate",
+        json!({"prompt": case.prompt, "max_tokens": steps}),
+    );
     let generated = r["generated_tokens"].as_u64().unwrap();
     let prompt_ns = r["timing"]["prompt_ns"].as_u64().unwrap();
     let gen_ns = r["timing"]["generation_ns"].as_u64().unwrap();
