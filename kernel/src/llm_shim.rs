@@ -266,6 +266,8 @@ static OUT_LINE: Mutex<Line> = Mutex::new(Line::new());
 static ERR_LINE: Mutex<Line> = Mutex::new(Line::new());
 
 fn put(line: &Mutex<Line>, err: bool, c: c_char) -> c_int {
+    // c_char is u8 on AArch64 (the cast is for the type's sake).
+    #[allow(clippy::unnecessary_cast)]
     let byte = c as u8;
     let mut line = line.lock();
     if byte != b'\n' && line.push(byte).is_ok() {
