@@ -32,8 +32,8 @@ const HEADROOM: usize = 96 << 20;
 const MAX_CONTEXT: usize = 2048;
 /// Largest `top_logits`.
 const MAX_TOP_LOGITS: u64 = 20;
-/// ggml threads per graph: one core for now (the shim can run more on
-/// cores 1–3; `llm_selftest` exercises that).
+/// ggml threads per graph unless the call asks for more (the extra ones
+/// run on cores 1–3 through the shim's pthread_create).
 const N_THREADS: usize = 1;
 
 struct Loaded {
@@ -278,7 +278,9 @@ fn llm_generate() -> Tool {
                 "prompt": {"type": "string", "minLength": 1},
                 "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_CONTEXT},
                 "top_logits": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_LOGITS,
-                    "description": "also return the k best (id, logit) at each step"}
+                    "description": "also return the k best (id, logit) at each step"},
+                "n_threads": {"type": "integer", "minimum": 1, "maximum": 4,
+                    "description": "ggml threads (cores); default 1, experimental above"}
             },
             "required": ["prompt", "max_tokens"],
             "additionalProperties": false
@@ -300,7 +302,8 @@ fn llm_generate() -> Tool {
         handler: Box::new(|args: &Map<String, Value>, ctx: &mut dyn Context| {
             let max_tokens = args.get("max_tokens").and_then(Value::as_u64).unwrap_or(1) as usize;
             let k = args.get("top_logits").and_then(Value::as_u64).map(|k| k.min(MAX_TOP_LOGITS) as usize);
-            match generate(str_arg(args, "prompt"), max_tokens, k, ctx) {
+            let n_threads = args.get("n_threads").and_then(Value::as_u64).map_or(N_THREADS, |n| n.clamp(1, 4) as usize);
+            match generate(str_arg(args, "prompt"), max_tokens, k, n_threads, ctx) {
                 Ok(Some(v)) => ToolResult::Structured(v),
                 // Cancelled: the server sends no response.
                 Ok(None) => ToolResult::Error("cancelled".into()),
@@ -314,6 +317,7 @@ fn generate(
     prompt: &str,
     max_tokens: usize,
     k: Option<usize>,
+    n_threads: usize,
     ctx: &mut dyn Context,
 ) -> Result<Option<Value>, String> {
     let guard = LOADED.lock();
@@ -332,7 +336,7 @@ fn generate(
     }
     let n_ctx = (prompt_ids.len() + max_tokens).min(context);
     let mut session = Session::new(&l.model, n_ctx).map_err(|e| e.to_string())?;
-    session.n_threads = N_THREADS;
+    session.n_threads = n_threads;
     let started = generic_timer::ticks();
     let mut logits = session.eval(&prompt_ids).map_err(|e| e.to_string())?;
     let prompt_done = generic_timer::ticks();
@@ -366,7 +370,10 @@ fn generate(
         }
         logits = session.eval(&[best]).map_err(|e| e.to_string())?;
     };
-    let ns = |ticks: u64| (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1))) as u64;
+    let ns = |ticks: u64| {
+        (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1)))
+            as u64
+    };
     let mut out = json!({
         "timing": {"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)},
         "text": t.decode(&ids),
