@@ -26,5 +26,9 @@ fn main() {
         );
         println!("cargo:rustc-link-search=native={PICOLIBC}");
         println!("cargo:rustc-link-lib=static=c");
+        // ggml (the llm crate) also needs picolibc's libm (expf, tanhf, …)
+        // and the rest of libc it references (printf family, qsort, str*);
+        // its runtime is kernel/src/llm_shim.rs.
+        println!("cargo:rustc-link-lib=static=m");
     }
 }

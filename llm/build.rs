@@ -9,9 +9,8 @@
 //! four C files of ggml's CPU path with the `cc` crate. No ggml source is
 //! kept in this repository.
 //!
-//! Targets: the host (for `cargo test`) today. `aarch64-unknown-none` (the
-//! kernel) only needs [`bare_metal_flags`] filled in: clang, picolibc's
-//! headers, `-mcpu=cortex-a72`; everything else is shared.
+//! Targets: the host (for `cargo test`) and `aarch64-unknown-none` (the
+//! kernel: [`bare_metal_flags`]); everything else is shared.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -147,13 +146,46 @@ fn host_flags(build: &mut cc::Build, target: &str) {
     println!("cargo:rustc-link-lib=pthread");
 }
 
-/// The kernel's build of ggml. Not wired up yet (issue 6's in-kernel part):
-/// it will be clang with `--target=aarch64-unknown-none -mcpu=cortex-a72`,
-/// picolibc's headers from /usr/lib/picolibc/aarch64-linux-gnu/include and
-/// the shim's declarations for pthread & co.; bindgen gets the same
-/// `--target` and include path through `clang_args`.
-fn bare_metal_flags(_build: &mut cc::Build, _clang_args: &mut Vec<String>) {
-    panic!("llm: ggml for aarch64-unknown-none is not built yet (needs the no_std shim)");
+/// Where Debian's picolibc-aarch64-linux-gnu keeps the headers of its
+/// release build, whose libc.a/libm.a the kernel links (kernel/build.rs).
+const PICOLIBC_INCLUDE: &str = "/usr/lib/picolibc/aarch64-linux-gnu/include/release";
+
+/// The kernel's build of ggml: clang for bare-metal AArch64 on the Pi 4's
+/// Cortex-A72, picolibc's headers, and `shim-include/` for the one header
+/// picolibc lacks (`pthread.h`, implemented by the kernel's shim).
+///
+/// No `-ffreestanding`: it makes clang treat every libc call as opaque, and
+/// ggml's fp16 loads (`memcpy` of two bytes) become real `memcpy` calls in
+/// the hottest loops. Without it the builtins are inlined; the symbols that
+/// remain are resolved by picolibc or the shim at the kernel's link, and a
+/// missing one fails that link.
+fn bare_metal_flags(build: &mut cc::Build, clang_args: &mut Vec<String>) {
+    assert!(
+        Path::new(PICOLIBC_INCLUDE).join("stdio.h").is_file(),
+        "{PICOLIBC_INCLUDE} is missing: run scripts/setup (Debian package picolibc-aarch64-linux-gnu)"
+    );
+    let shim = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("shim-include");
+    println!("cargo:rerun-if-changed={}", shim.display());
+    let common = [
+        "--target=aarch64-unknown-none".to_string(),
+        "-mcpu=cortex-a72".to_string(),
+        format!("-isystem{}", shim.display()),
+        format!("-isystem{PICOLIBC_INCLUDE}"),
+    ];
+    build.compiler("clang").archiver("llvm-ar").flag("-O3");
+    // Like the kernel's Rust code: no PIC, and atomics inline (outline
+    // atomics call libgcc helpers that probe the CPU through the OS).
+    build.flag("-fno-pic").flag("-mno-outline-atomics");
+    // POSIX and BSD names under -std=c11 (CLOCK_MONOTONIC, M_PI), as the
+    // host build gets them from glibc.
+    build.define("_DEFAULT_SOURCE", None).define("_POSIX_C_SOURCE", "200809L");
+    // picolibc declares CLOCK_MONOTONIC only where the platform claims a
+    // monotonic clock; ours is the shim's clock_gettime over CNTPCT_EL0.
+    build.define("_POSIX_MONOTONIC_CLOCK", "200809L");
+    for flag in &common {
+        build.flag(flag);
+    }
+    clang_args.extend(common);
 }
 
 fn bindings(src: &Path, clang_args: &[String]) {

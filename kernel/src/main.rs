@@ -32,6 +32,7 @@ mod exceptions;
 mod heap;
 mod irq;
 mod klog;
+mod llm_shim;
 mod log_uart;
 mod memtest;
 mod metrics;

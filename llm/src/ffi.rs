@@ -430,6 +430,12 @@ pub struct TensorSet<'data> {
     _data: PhantomData<&'data [u8]>,
 }
 
+// SAFETY: the tensor pointers point into the set's own context (moved with
+// it, Send above) and to data borrowed for 'data; the set hands out tensors
+// only through &self, and nothing in ggml ties them to a thread. The kernel
+// keeps its model behind a lock and moves it between requests.
+unsafe impl Send for TensorSet<'_> {}
+
 impl<'data> TensorSet<'data> {
     /// Tensors whose data stays where it is, in `bytes` (the weight arena).
     /// Each (type, dims, bytes) must agree in size; data must be aligned to

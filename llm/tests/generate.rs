@@ -51,8 +51,7 @@ fn run_case(model: &Model<'_>, name: &str, case: &common::GenCase, parse_special
         .iter()
         .map(|r| (out.first_logits[r.id as usize] - r.logit).abs())
         .fold(0f32, f32::max);
-    let equal_steps = out.ids.iter().zip(&case.gen_ids).take_while(|(a, b)| a == b).count();
-    let steps_before_near_tie = case.top2_margins.iter().position(|&m| m < near_tie).unwrap_or(case.gen_ids.len());
+    let (equal_steps, steps_before_near_tie) = common::greedy_agreement(&out.ids, case, near_tie);
     println!(
         "{name}: {} prompt + {} generated tokens in {secs:.2}s, {equal_steps}/{} steps equal \
          (near-tie < {near_tie} at {steps_before_near_tie}), top-5 max |Δlogit| {max_logit_diff:.3}: {:?}",

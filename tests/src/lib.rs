@@ -109,9 +109,15 @@ fn start(command: std::process::Command, dir: tempfile::TempDir) -> Board {
 /// (not a copy: the test inspects it afterwards) and initializes.
 /// `kingly qemu` supervises QEMU: [`qemu_pid`] finds QEMU's process.
 pub fn boot_image(image: &Path) -> Board {
+    boot_image_with(image, &[])
+}
+
+/// [`boot_image`] with more `kingly qemu` options (`--append WORDS`,
+/// `--icount`).
+pub fn boot_image_with(image: &Path, options: &[&str]) -> Board {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let mut command = std::process::Command::new(kingly_bin());
-    command.arg("qemu").arg("--image").arg(image);
+    command.arg("qemu").arg("--image").arg(image).args(options);
     let mut board = start(command, dir);
     initialize(&mut board, PROTOCOL_VERSION);
     board

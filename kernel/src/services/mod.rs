@@ -9,11 +9,14 @@
 //!   and the template `kingly://log/{level}`
 //! - [`fs`]: `fs_list`, `fs_stat`, `fs_read`, `fs_write`, `fs_delete`,
 //!   `fs_mkdir`, `bench_sd_read` and the template `file:///{path}`
+//! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate` (and
+//!   `llm_selftest` with `test_tools=1`)
 //! - [`prompts`]: `board_report`, `explain_fault`
 
 pub mod bench;
 pub mod fs;
 pub mod gpio;
+pub mod llm;
 pub mod prompts;
 pub mod resources;
 pub mod system;
@@ -34,14 +37,15 @@ pub fn registry(test_tools: bool) -> Server {
              resource or prompt: call sys_info for the board, read kingly://log for the kernel log and \
              kingly://metrics for counters, run mem_test to check RAM, gpio_* for the pins, time_now and \
              sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board, fs_* for \
-             the SD card's files (8.3 names).",
+             the SD card's files (8.3 names), llm_* for the on-board language model.",
         ),
     });
     let tools = tools::all()
         .into_iter()
         .chain(gpio::all())
         .chain(system::all(test_tools))
-        .chain(fs::all());
+        .chain(fs::all())
+        .chain(llm::all(test_tools));
     for tool in tools {
         server.add_tool(tool);
     }

@@ -461,6 +461,59 @@ pub fn read(path: &str, offset: u32, length: usize) -> Result<(Vec<u8>, u32), Fs
     )
 }
 
+/// The size of the file at `path`, then (if `fits(size)` returns a buffer
+/// of exactly `size` bytes) the whole file read into it in one pass, with
+/// `progress(bytes_so_far)` after each chunk. For large files (an LLM's
+/// weights): one open and a sequential read, where `read` seeks from the
+/// start on every call.
+pub fn read_whole<'b>(
+    path: &str,
+    fits: impl FnOnce(u32) -> Result<&'b mut [u8], FsError>,
+    mut progress: impl FnMut(usize),
+) -> Result<(), FsError> {
+    let parts = parse_path(path)?;
+    let Some((name, dirs)) = parts.split_last() else {
+        return Err(FsError(format!("{path}: is a directory")));
+    };
+    // The callback's refusal is returned as is, not as a storage error.
+    let mut refused = None;
+    let result = with_volumes(
+        |vm| {
+            in_dir(vm, dirs, |dir| {
+                let file = dir.open_file_in_dir(*name, Mode::ReadOnly)?;
+                let buf = match fits(file.length()) {
+                    Ok(buf) => buf,
+                    Err(e) => {
+                        refused = Some(e);
+                        file.close()?;
+                        return Ok(());
+                    }
+                };
+                let mut got = 0;
+                while got < buf.len() {
+                    let end = (got + (1 << 20)).min(buf.len());
+                    let n = file.read(&mut buf[got..end])?;
+                    if n == 0 {
+                        break;
+                    }
+                    got += n;
+                    progress(got);
+                }
+                file.close()?;
+                if got < buf.len() {
+                    refused = Some(FsError(format!("{path}: ended after {got} bytes")));
+                }
+                Ok(())
+            })
+        },
+        path,
+    );
+    match refused {
+        Some(e) => Err(e),
+        None => result,
+    }
+}
+
 /// How `write` opens the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {

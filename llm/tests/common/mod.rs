@@ -84,3 +84,22 @@ pub fn reference() -> Reference {
         .unwrap_or_else(|e| panic!("reading the reference {}: {e}", path.display()));
     serde_json::from_str(&text).expect("parsing the reference json")
 }
+
+/// The reference's comparison rule for greedy ids: ours must equal
+/// llama.cpp's for (at least) every step before the first whose top-2
+/// margin in llama.cpp's run is below `near_tie` (there a rounding
+/// difference may legitimately pick the other token). Returns (steps equal,
+/// steps required); the host tests and the kernel's QEMU test share it.
+pub fn greedy_agreement(ours: &[u32], case: &GenCase, near_tie: f32) -> (usize, usize) {
+    let equal = ours
+        .iter()
+        .zip(&case.gen_ids)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let required = case
+        .top2_margins
+        .iter()
+        .position(|&m| m < near_tie)
+        .unwrap_or(case.gen_ids.len());
+    (equal, required)
+}

@@ -1,0 +1,438 @@
+//! The LLM engine (the `llm` crate: ggml under the kernel's C shim,
+//! `crate::llm_shim`) as MCP tools: `llm_load`, `llm_info`, `llm_tokenize`,
+//! `llm_generate`, and with `test_tools=1` `llm_selftest` (one ggml matrix
+//! product checked against Rust, on 1–4 threads).
+//!
+//! The model file is read from the SD card into one 64-byte-aligned
+//! allocation (`llm::arena`) and used in place: ggml's weight tensors point
+//! into it. The kernel keeps one model for its lifetime, so the arena is
+//! leaked into a `'static` borrow once the model parses.
+
+use crate::{heap, storage};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use llm::arena::{Arena, ALIGN};
+use llm::gguf::Gguf;
+use llm::model::{argmax_with_margin, top_k, Model, Session};
+use mcp::{Context, Tool, ToolResult};
+use rpi4::generic_timer;
+use serde_json::{json, Map, Value};
+use spin::Mutex;
+
+/// Heap a generation needs beside the weights (KV cache for
+/// [`MAX_CONTEXT`] tokens, ggml's graph and work buffers): a model is
+/// refused unless this much would stay free.
+const HEADROOM: usize = 96 << 20;
+/// The longest context a session gets (the model's trained context may be
+/// longer; its KV cache would not fit comfortably).
+const MAX_CONTEXT: usize = 2048;
+/// Largest `top_logits`.
+const MAX_TOP_LOGITS: u64 = 20;
+/// ggml threads per graph unless the call asks for more (the extra ones
+/// run on cores 1–3 through the shim's pthread_create).
+const N_THREADS: usize = 1;
+
+struct Loaded {
+    path: String,
+    name: String,
+    architecture: String,
+    quantization: &'static str,
+    model: Model<'static>,
+    arena_bytes: usize,
+}
+
+static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
+/// Highest heap use seen by these tools (after a load, during generation).
+static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
+
+fn note_heap() {
+    HIGH_WATER.fetch_max(heap::usage().0, Ordering::Relaxed);
+}
+
+pub fn all(test_tools: bool) -> Vec<Tool> {
+    let mut tools = vec![llm_load(), llm_info(), llm_tokenize(), llm_generate()];
+    if test_tools {
+        tools.push(llm_selftest());
+    }
+    tools
+}
+
+fn str_arg<'a>(args: &'a Map<String, Value>, key: &str) -> &'a str {
+    args.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn llm_load() -> Tool {
+    Tool {
+        name: "llm_load",
+        title: "Load a language model",
+        description: "Reads a GGUF model (llama architecture, e.g. SmolLM2) from the SD card into memory and \
+                      prepares it for llm_generate. Refused before reading if it would not fit. The kernel \
+                      keeps one model until reboot; loading the same path again is a no-op. Sends progress \
+                      while reading when the request has a progressToken.",
+        input_schema: json!({
+            "type": "object",
+            "properties": {"path": {"type": "string", "minLength": 1,
+                "description": "absolute 8.3 path on the card, e.g. /MODELS/SMOLLM~1.GGU (fs_list shows short names)"}},
+            "required": ["path"],
+            "additionalProperties": false
+        }),
+        output_schema: Some(info_schema()),
+        handler: Box::new(|args: &Map<String, Value>, ctx: &mut dyn Context| {
+            let path = str_arg(args, "path");
+            match load(path, ctx) {
+                Ok(()) => info(),
+                Err(e) => ToolResult::Error(e),
+            }
+        }),
+    }
+}
+
+fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
+    if let Some(loaded) = LOADED.lock().as_ref() {
+        return if loaded.path.eq_ignore_ascii_case(path) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is loaded; the kernel keeps one model until reboot",
+                loaded.path
+            ))
+        };
+    }
+    let mut arena: Option<Box<Arena>> = None;
+    let slot = &mut arena;
+    let total = &core::cell::Cell::new(0usize);
+    storage::read_whole(
+        path,
+        move |size| {
+            let size = size as usize;
+            let free = heap::usage().1;
+            if size + ALIGN + HEADROOM > free {
+                return Err(storage::FsError(format!(
+                    "{path}: {size} bytes do not fit ({free} bytes of heap free, {HEADROOM} kept for generation)"
+                )));
+            }
+            total.set(size);
+            Ok(slot.insert(Box::new(Arena::new(size))).bytes_mut())
+        },
+        |got| {
+            ctx.progress(got as f64, Some(total.get() as f64), None);
+            // Polling for cancellation is also the MCP loop's heartbeat
+            // (watchdog): reading ~100 MB takes longer than its timeout.
+            // A cancelled load still finishes (the card is mid-read); its
+            // result is discarded.
+            ctx.cancelled();
+        },
+    )
+    .map_err(|e| e.0)?;
+    let arena = arena.ok_or("no model was read")?;
+    let arena_bytes = arena.len();
+    let raw = Box::into_raw(arena);
+    // SAFETY: `raw` is the arena just leaked; nothing else refers to it.
+    let bytes: &'static [u8] = unsafe { (*raw).bytes() };
+    let parsed = Gguf::parse(bytes).map_err(|e| e.to_string()).and_then(|g| {
+        let meta = |key: &str| {
+            g.get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let (name, architecture) = (meta("general.name"), meta("general.architecture"));
+        let quantization = dominant_type(&g);
+        let model = Model::load(bytes).map_err(|e| e.to_string())?;
+        Ok((name, architecture, quantization, model))
+    });
+    match parsed {
+        Ok((name, architecture, quantization, model)) => {
+            *LOADED.lock() = Some(Loaded {
+                path: path.into(),
+                name,
+                architecture,
+                quantization,
+                model,
+                arena_bytes,
+            });
+            note_heap();
+            Ok(())
+        }
+        Err(e) => {
+            // SAFETY: the parse failed, so no borrow of the arena survives
+            // (the errors own their text); the box is reclaimed once.
+            drop(unsafe { Box::from_raw(raw) });
+            Err(format!("{path}: {e}"))
+        }
+    }
+}
+
+/// The tensor type holding most of the weights' bytes ("q4_1", …).
+fn dominant_type(g: &Gguf<'_>) -> &'static str {
+    let mut by_type: Vec<(&'static str, u64)> = Vec::new();
+    for t in &g.tensors {
+        let name = t.ty.name();
+        match by_type.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 += t.n_bytes,
+            None => by_type.push((name, t.n_bytes)),
+        }
+    }
+    by_type
+        .iter()
+        .max_by_key(|(_, b)| *b)
+        .map_or("unknown", |(n, _)| n)
+}
+
+fn info_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "model": {"type": "string"}, "path": {"type": "string"},
+            "architecture": {"type": "string"}, "n_params": {"type": "integer"},
+            "quantization": {"type": "string"}, "context_length": {"type": "integer"},
+            "n_vocab": {"type": "integer"},
+            "arena": {"type": "object", "properties": {
+                "used": {"type": "integer", "description": "bytes of the weight arena (the model file)"},
+                "free": {"type": "integer", "description": "kernel heap bytes free"},
+                "high_water": {"type": "integer", "description": "most kernel heap bytes in use seen by the llm tools"}
+            }}
+        },
+        "required": ["model", "architecture", "n_params", "quantization", "context_length", "arena"]
+    })
+}
+
+fn info() -> ToolResult {
+    let guard = LOADED.lock();
+    let Some(l) = guard.as_ref() else {
+        return ToolResult::Error("no model loaded (llm_load)".into());
+    };
+    ToolResult::Structured(json!({
+        "model": l.name,
+        "path": l.path,
+        "architecture": l.architecture,
+        "n_params": l.model.n_params,
+        "quantization": l.quantization,
+        "context_length": l.model.hparams.n_ctx_train.min(MAX_CONTEXT),
+        "n_vocab": l.model.hparams.n_vocab,
+        "arena": {"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)},
+    }))
+}
+
+fn llm_info() -> Tool {
+    Tool {
+        name: "llm_info",
+        title: "Describe the loaded model",
+        description: "Name, architecture, parameter count, quantization and context length of the loaded model, \
+                      and the memory it uses.",
+        input_schema: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        output_schema: Some(info_schema()),
+        handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| info()),
+    }
+}
+
+fn llm_tokenize() -> Tool {
+    Tool {
+        name: "llm_tokenize",
+        title: "Tokenize text",
+        description: "The loaded model's token ids for a text, and each token's text.",
+        input_schema: json!({
+            "type": "object",
+            "properties": {"text": {"type": "string"},
+                "special": {"type": "boolean", "description": "parse special tokens such as <|im_start|> (default false)"}},
+            "required": ["text"],
+            "additionalProperties": false
+        }),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {"ids": {"type": "array", "items": {"type": "integer"}},
+                           "pieces": {"type": "array", "items": {"type": "string"}}},
+            "required": ["ids", "pieces"]
+        })),
+        handler: Box::new(|args: &Map<String, Value>, _: &mut dyn Context| {
+            let guard = LOADED.lock();
+            let Some(l) = guard.as_ref() else {
+                return ToolResult::Error("no model loaded (llm_load)".into());
+            };
+            let special = args
+                .get("special")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let t = &l.model.tokenizer;
+            let ids = t.encode(str_arg(args, "text"), special);
+            let pieces: Vec<String> = ids.iter().map(|&id| t.decode(&[id])).collect();
+            ToolResult::Structured(json!({"ids": ids, "pieces": pieces}))
+        }),
+    }
+}
+
+fn llm_generate() -> Tool {
+    Tool {
+        name: "llm_generate",
+        title: "Generate text (greedy)",
+        description: "Continues a raw prompt with the loaded model, always taking the most likely token, until \
+                      max_tokens or end of text. With a progressToken each token is sent as a progress \
+                      notification; notifications/cancelled stops it within one token.",
+        input_schema: json!({
+            "type": "object",
+            "properties": {
+                "prompt": {"type": "string", "minLength": 1},
+                "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_CONTEXT},
+                "top_logits": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_LOGITS,
+                    "description": "also return the k best (id, logit) at each step"},
+                "n_threads": {"type": "integer", "minimum": 1, "maximum": 4,
+                    "description": "ggml threads (cores); default 1, experimental above"}
+            },
+            "required": ["prompt", "max_tokens"],
+            "additionalProperties": false
+        }),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "text": {"type": "string"},
+                "ids": {"type": "array", "items": {"type": "integer"}},
+                "prompt_tokens": {"type": "integer"},
+                "generated_tokens": {"type": "integer"},
+                "stop_reason": {"enum": ["max_tokens", "eos", "context"]},
+                "top_logits": {"type": "array", "items": {"type": "array"}},
+                "timing": {"type": "object", "description": "prompt evaluation and generation (after the prompt) in ns of the generic timer; under QEMU -icount shift=0 these are guest instructions",
+                    "properties": {"prompt_ns": {"type": "integer"}, "generation_ns": {"type": "integer"}}}
+            },
+            "required": ["text", "ids", "prompt_tokens", "generated_tokens", "stop_reason"]
+        })),
+        handler: Box::new(|args: &Map<String, Value>, ctx: &mut dyn Context| {
+            let max_tokens = args.get("max_tokens").and_then(Value::as_u64).unwrap_or(1) as usize;
+            let k = args.get("top_logits").and_then(Value::as_u64).map(|k| k.min(MAX_TOP_LOGITS) as usize);
+            let n_threads = args.get("n_threads").and_then(Value::as_u64).map_or(N_THREADS, |n| n.clamp(1, 4) as usize);
+            match generate(str_arg(args, "prompt"), max_tokens, k, n_threads, ctx) {
+                Ok(Some(v)) => ToolResult::Structured(v),
+                // Cancelled: the server sends no response.
+                Ok(None) => ToolResult::Error("cancelled".into()),
+                Err(e) => ToolResult::Error(e),
+            }
+        }),
+    }
+}
+
+fn generate(
+    prompt: &str,
+    max_tokens: usize,
+    k: Option<usize>,
+    n_threads: usize,
+    ctx: &mut dyn Context,
+) -> Result<Option<Value>, String> {
+    let guard = LOADED.lock();
+    let l = guard.as_ref().ok_or("no model loaded (llm_load)")?;
+    let t = &l.model.tokenizer;
+    let prompt_ids = t.encode(prompt, false);
+    let context = l.model.hparams.n_ctx_train.min(MAX_CONTEXT);
+    if prompt_ids.is_empty() {
+        return Err("the prompt has no tokens".into());
+    }
+    if prompt_ids.len() > context {
+        return Err(format!(
+            "the prompt has {} tokens; the context holds {context}",
+            prompt_ids.len()
+        ));
+    }
+    let n_ctx = (prompt_ids.len() + max_tokens).min(context);
+    let mut session = Session::new(&l.model, n_ctx).map_err(|e| e.to_string())?;
+    session.n_threads = n_threads;
+    let started = generic_timer::ticks();
+    let mut logits = session.eval(&prompt_ids).map_err(|e| e.to_string())?;
+    let prompt_done = generic_timer::ticks();
+    let mut ids = Vec::new();
+    let mut tops = Vec::new();
+    let stop_reason = loop {
+        note_heap();
+        if ctx.cancelled() {
+            return Ok(None);
+        }
+        let (best, _) = argmax_with_margin(&logits);
+        if let Some(k) = k {
+            tops.push(
+                top_k(&logits, k)
+                    .iter()
+                    .map(|(id, l)| json!([id, l]))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        ids.push(best);
+        let piece = t.decode(&[best]);
+        ctx.progress(ids.len() as f64, Some(max_tokens as f64), Some(&piece));
+        if Some(best) == t.eos {
+            break "eos";
+        }
+        if ids.len() == max_tokens {
+            break "max_tokens";
+        }
+        if session.n_past() >= n_ctx {
+            break "context";
+        }
+        logits = session.eval(&[best]).map_err(|e| e.to_string())?;
+    };
+    let ns = |ticks: u64| {
+        (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1)))
+            as u64
+    };
+    let mut out = json!({
+        "timing": {"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)},
+        "text": t.decode(&ids),
+        "ids": ids,
+        "prompt_tokens": prompt_ids.len(),
+        "generated_tokens": ids.len(),
+        "stop_reason": stop_reason,
+    });
+    if k.is_some() {
+        out["top_logits"] = json!(tops);
+    }
+    Ok(Some(out))
+}
+
+fn llm_selftest() -> Tool {
+    Tool {
+        name: "llm_selftest",
+        title: "ggml smoke test",
+        description: "Multiplies two small f32 matrices with ggml on n_threads threads (the extra ones on cores \
+                      1-3 through the C shim's pthread_create) and compares with Rust. Test-only.",
+        input_schema: json!({
+            "type": "object",
+            "properties": {"n_threads": {"type": "integer", "minimum": 1, "maximum": 4}},
+            "additionalProperties": false
+        }),
+        output_schema: None,
+        handler: Box::new(|args: &Map<String, Value>, _: &mut dyn Context| {
+            let n_threads = args.get("n_threads").and_then(Value::as_u64).unwrap_or(1).clamp(1, 4) as usize;
+            selftest(n_threads)
+        }),
+    }
+}
+
+fn selftest(n_threads: usize) -> ToolResult {
+    const K: usize = 64;
+    const M: usize = 48;
+    const N: usize = 8;
+    let a: Vec<f32> = (0..K * M)
+        .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
+        .collect();
+    let b: Vec<f32> = (0..K * N)
+        .map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0)
+        .collect();
+    let Some(ctx) = llm::ffi::Context::new(4 << 20, false) else {
+        return ToolResult::Error("ggml_init failed".into());
+    };
+    let ta = ctx.input_f32(&[K as i64, M as i64], &a);
+    let tb = ctx.input_f32(&[K as i64, N as i64], &b);
+    let c = ctx.mul_mat(ta, tb);
+    ctx.compute(&[c], 16, n_threads);
+    let got = c.to_f32_vec();
+    let mut max_diff = 0f32;
+    for n in 0..N {
+        for m in 0..M {
+            let want: f32 = (0..K).map(|k| a[m * K + k] * b[n * K + k]).sum();
+            max_diff = max_diff.max((got[n * M + m] - want).abs());
+        }
+    }
+    ToolResult::Structured(
+        json!({"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff}),
+    )
+}

@@ -1,0 +1,197 @@
+//! The LLM engine in the kernel: ggml cross-built for aarch64-unknown-none,
+//! its C runtime (kernel/src/llm_shim.rs), and the reference model read
+//! from a real SD image, answering over MCP in QEMU raspi4b.
+//!
+//! The expectations are llama.cpp's (../shared/reference), compared as the
+//! llm crate's host test `close_to_llama_cpp` compares them: the reference
+//! loading and the greedy-agreement rule come from llm/tests/common.
+//! Under QEMU's TCG a token takes seconds, so only a few are generated.
+
+#[path = "../../llm/tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kingly::image::{self, ImageSpec};
+use kingly_tests::{artifacts, boot_image_with, Board};
+use serde_json::{json, Value};
+
+/// Greedy steps generated per reference case.
+const STEPS: usize = 8;
+
+fn ok(board: &mut Board, tool: &str, args: Value) -> Value {
+    let result = board
+        .call_tool(tool, args.clone())
+        .unwrap_or_else(|e| panic!("{tool} {args}: {e}"));
+    assert_eq!(result["isError"], false, "{tool} {args}: {result}");
+    result["structuredContent"].clone()
+}
+
+/// An SD image with the kernel and the model at
+/// /models/<file name>, as `kingly image --model` makes it.
+fn model_image(dir: &std::path::Path) -> PathBuf {
+    let mut spec = ImageSpec::new(&artifacts().0);
+    spec.host_files
+        .push(image::model_entry(&common::model_path()).expect("model entry"));
+    let out = dir.join("sd.img");
+    image::build_image(&out, &spec).expect("build the model image");
+    out
+}
+
+/// The model's 8.3 name on the card (the kernel's paths are short names).
+fn model_short_path(board: &mut Board) -> String {
+    let listing = ok(board, "fs_list", json!({"path": "/MODELS"}));
+    let entry = listing["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["long_name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(".gguf"))
+        })
+        .unwrap_or_else(|| panic!("no .gguf in /MODELS: {listing}"));
+    format!("/MODELS/{}", entry["name"].as_str().unwrap())
+}
+
+#[test]
+fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = model_image(dir.path());
+    let mut board = boot_image_with(&img, &["--append", "test_tools=1"]);
+    board.set_response_timeout(Duration::from_secs(240));
+    board.set_session_limit(Duration::from_secs(600));
+
+    // ggml itself, through the shim: one thread, then four (three of them
+    // on cores 1-3 through pthread_create).
+    for n_threads in [1, 4] {
+        let r = ok(&mut board, "llm_selftest", json!({"n_threads": n_threads}));
+        assert_eq!(r["elements"], 48 * 8, "{r}");
+        assert!(r["max_abs_diff"].as_f64().unwrap() < 1e-3, "{r}");
+    }
+
+    let path = model_short_path(&mut board);
+    let start = Instant::now();
+    let loaded = ok(&mut board, "llm_load", json!({"path": path}));
+    println!(
+        "llm_load {path}: {:.1}s {loaded}",
+        start.elapsed().as_secs_f64()
+    );
+    let reference = common::reference();
+    let info = ok(&mut board, "llm_info", json!({}));
+    assert_eq!(info["architecture"], "llama", "{info}");
+    assert_eq!(info["quantization"], "Q4_1", "{info}");
+    assert_eq!(info["arena"]["used"], reference.model.size_bytes, "{info}");
+    assert!(info["n_params"].as_u64().unwrap() > 100_000_000, "{info}");
+
+    for case in &reference.tokenize {
+        let r = ok(&mut board, "llm_tokenize", json!({"text": case.text}));
+        let ids: Vec<u32> = serde_json::from_value(r["ids"].clone()).unwrap();
+        assert_eq!(ids, case.ids, "tokenize {:?}", case.text);
+    }
+
+    for (i, case) in reference.raw.iter().enumerate() {
+        let prompt = case.prompt.as_deref().unwrap();
+        let steps = STEPS.min(case.gen_ids.len());
+        let start = Instant::now();
+        let r = ok(
+            &mut board,
+            "llm_generate",
+            json!({"prompt": prompt, "max_tokens": steps, "top_logits": 2}),
+        );
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(r["prompt_tokens"], case.prompt_ids.len(), "raw {i}: {r}");
+        let ids: Vec<u32> = serde_json::from_value(r["ids"].clone()).unwrap();
+        let (equal, required) = common::greedy_agreement(&ids, case, 0.1);
+        println!(
+            "raw {i}: {} prompt + {} generated in {secs:.1}s, {equal}/{steps} equal: {:?}",
+            case.prompt_ids.len(),
+            ids.len(),
+            r["text"]
+        );
+        assert!(
+            equal >= required.min(ids.len()),
+            "raw {i}: ids {ids:?} vs llama.cpp {:?}",
+            case.gen_ids
+        );
+        assert_eq!(r["top_logits"].as_array().unwrap().len(), ids.len(), "{r}");
+    }
+
+    // More tokens than the context holds: refused before any evaluation.
+    let long = " a".repeat(2100);
+    let r = board
+        .call_tool("llm_generate", json!({"prompt": long, "max_tokens": 1}))
+        .unwrap();
+    assert_eq!(r["isError"], true, "{r}");
+
+    // Cancelled after its first token: no response, at most one more token.
+    board
+        .send(
+            &json!({"jsonrpc": "2.0", "id": "gen", "method": "tools/call", "params": {
+            "name": "llm_generate", "arguments": {"prompt": "Once upon a time", "max_tokens": 200},
+            "_meta": {"progressToken": "gen"}}}),
+        )
+        .unwrap();
+    loop {
+        let m = board.next_message("the first token's progress").unwrap();
+        assert!(m.get("id").is_none(), "a response before any progress: {m}");
+        if m["method"] == "notifications/progress" {
+            assert_eq!(m["params"]["progress"].as_f64(), Some(1.0), "{m}");
+            break;
+        }
+    }
+    board
+        .notify(
+            "notifications/cancelled",
+            Some(json!({"requestId": "gen", "reason": "test"})),
+        )
+        .unwrap();
+    let r = ok(&mut board, "llm_tokenize", json!({"text": "still here"}));
+    assert!(!r["ids"].as_array().unwrap().is_empty(), "{r}");
+    let later = board
+        .take_notifications()
+        .into_iter()
+        .filter(|m| m["params"]["progressToken"] == "gen")
+        .count();
+    assert!(later <= 1, "{later} tokens after the cancellation");
+    let stdout = String::from_utf8_lossy(&board.stdout_bytes()).to_string();
+    assert!(
+        !stdout.contains(r#""id":"gen""#),
+        "the cancelled generation got a response"
+    );
+}
+
+/// Guest instructions per generated token: under `-icount shift=0` the
+/// generic timer counts instructions (1 ns each), so llm_generate's timing
+/// is an instruction count. One thread; a print, not an assert.
+#[test]
+fn instructions_per_token_under_icount() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = model_image(dir.path());
+    let mut board = boot_image_with(&img, &["--icount"]);
+    board.set_response_timeout(Duration::from_secs(400));
+    board.set_session_limit(Duration::from_secs(900));
+    let path = model_short_path(&mut board);
+    ok(&mut board, "llm_load", json!({"path": path}));
+    let case = &common::reference().raw[0];
+    let steps = STEPS.min(case.gen_ids.len());
+    let start = Instant::now();
+    let r = ok(
+        &mut board,
+        "llm_generate",
+        json!({"prompt": case.prompt, "max_tokens": steps}),
+    );
+    let generated = r["generated_tokens"].as_u64().unwrap();
+    let prompt_ns = r["timing"]["prompt_ns"].as_u64().unwrap();
+    let gen_ns = r["timing"]["generation_ns"].as_u64().unwrap();
+    println!(
+        "icount: prompt of {} tokens {:.1}M instructions ({:.1}M per token); {generated} generated, \
+         {:.1}M instructions per token after the first ({:.1}s wall)",
+        r["prompt_tokens"],
+        prompt_ns as f64 / 1e6,
+        prompt_ns as f64 / 1e6 / r["prompt_tokens"].as_f64().unwrap(),
+        gen_ns as f64 / 1e6 / (generated - 1).max(1) as f64,
+        start.elapsed().as_secs_f64()
+    );
+}
