@@ -126,7 +126,8 @@ pub fn boot_image_with(image: &Path, options: &[&str]) -> Board {
 /// The process id of the QEMU that `kingly qemu` (process `parent`) runs:
 /// its child, from /proc.
 pub fn qemu_pid(parent: u32) -> Option<u32> {
-    let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
     children.split_whitespace().next()?.parse().ok()
 }
 
@@ -240,6 +241,16 @@ pub fn sys_info(board: &mut Board) -> Value {
     board
         .call_tool("sys_info", json!({}))
         .unwrap_or_else(|e| panic!("tools/call sys_info: {e}"))
+}
+
+/// Calls a tool that must succeed (`isError: false`); returns its
+/// structuredContent.
+pub fn structured(board: &mut Board, tool: &str, arguments: Value) -> Value {
+    let result = board
+        .call_tool(tool, arguments.clone())
+        .unwrap_or_else(|e| panic!("tools/call {tool} {arguments}: {e}"));
+    assert_eq!(result["isError"], false, "{tool} {arguments}: {result}");
+    result["structuredContent"].clone()
 }
 
 /// `ping` must answer with an empty result.

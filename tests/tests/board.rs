@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kingly::client::{jsonrpc_lines, PROTOCOL_VERSION};
 use kingly::qemu::append_args;
-use kingly_tests::{assert_ping, boot, boot_uninitialized_with_args, send_line, Board};
+use kingly_tests::{assert_ping, boot, boot_uninitialized_with_args, send_line, structured, Board};
 use serde_json::{json, Value};
 
 /// Calls a tool and returns its whole CallToolResult.
@@ -14,13 +14,6 @@ fn call(board: &mut Board, name: &str, arguments: Value) -> Value {
     board
         .call_tool(name, arguments)
         .unwrap_or_else(|e| panic!("tools/call {name}: {e}"))
-}
-
-/// Calls a tool that must succeed; returns its structuredContent.
-fn structured(board: &mut Board, name: &str, arguments: Value) -> Value {
-    let result = call(board, name, arguments);
-    assert_eq!(result["isError"], false, "{name}: {result}");
-    result["structuredContent"].clone()
 }
 
 /// The text of a failed call, which must have `isError: true`.

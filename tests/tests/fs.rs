@@ -10,18 +10,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use kingly::image::{self, ImageSpec};
-use kingly_tests::{artifacts, boot, boot_image, boot_uninitialized_with_args, Board};
+use kingly_tests::{artifacts, boot, boot_image, boot_uninitialized_with_args, structured, Board};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-/// A tool call that must succeed; returns its structuredContent.
-fn ok(board: &mut Board, tool: &str, args: Value) -> Value {
-    let result = board
-        .call_tool(tool, args.clone())
-        .unwrap_or_else(|e| panic!("{tool} {args}: {e}"));
-    assert_eq!(result["isError"], false, "{tool} {args}: {result}");
-    result["structuredContent"].clone()
-}
 
 /// A tool call that must be refused: a tool error (isError) or, for
 /// arguments the input schema rules out, a JSON-RPC error. Returns the
@@ -82,7 +73,7 @@ fn names(listing: &Value) -> Vec<String> {
 #[test]
 fn list_write_read_append_delete_mkdir() {
     let mut board = boot();
-    let root = ok(&mut board, "fs_list", json!({"path": "/"}));
+    let root = structured(&mut board, "fs_list", json!({"path": "/"}));
     for boot_file in ["KERNEL8.IMG", "CONFIG.TXT", "CMDLINE.TXT"] {
         assert!(names(&root).contains(&boot_file.to_string()), "{root}");
     }
@@ -92,16 +83,16 @@ fn list_write_read_append_delete_mkdir() {
     let built = std::fs::metadata(&artifacts().0).unwrap().len();
     assert_eq!(kernel["size"], built, "{root}");
 
-    ok(&mut board, "fs_mkdir", json!({"path": "/data"}));
+    structured(&mut board, "fs_mkdir", json!({"path": "/data"}));
     assert!(refused(&mut board, "fs_mkdir", json!({"path": "/DATA"})).contains("exists"));
-    let dir = ok(&mut board, "fs_stat", json!({"path": "/DATA"}));
+    let dir = structured(&mut board, "fs_stat", json!({"path": "/DATA"}));
     assert_eq!(dir["is_dir"], true, "{dir}");
     assert_eq!(
-        ok(&mut board, "fs_list", json!({"path": "/data"}))["entries"],
+        structured(&mut board, "fs_list", json!({"path": "/data"}))["entries"],
         json!([])
     );
 
-    let written = ok(
+    let written = structured(
         &mut board,
         "fs_write",
         json!({"path": "/data/notes.txt", "data": "first line\n", "mode": "create"}),
@@ -115,20 +106,20 @@ fn list_write_read_append_delete_mkdir() {
     )
     .contains("exists"));
 
-    let read = ok(&mut board, "fs_read", json!({"path": "/data/NOTES.txt"}));
+    let read = structured(&mut board, "fs_read", json!({"path": "/data/NOTES.txt"}));
     assert_eq!(read["data"], "first line\n", "{read}");
     assert_eq!(read["encoding"], "utf8");
     assert_eq!(read["eof"], true);
 
-    let appended = ok(
+    let appended = structured(
         &mut board,
         "fs_write",
         json!({"path": "/DATA/NOTES.TXT", "data": "second line\n", "mode": "append"}),
     );
     assert_eq!(appended["size"], 23, "{appended}");
-    let read = ok(&mut board, "fs_read", json!({"path": "/DATA/NOTES.TXT"}));
+    let read = structured(&mut board, "fs_read", json!({"path": "/DATA/NOTES.TXT"}));
     assert_eq!(read["data"], "first line\nsecond line\n", "{read}");
-    let part = ok(
+    let part = structured(
         &mut board,
         "fs_read",
         json!({"path": "/DATA/NOTES.TXT", "offset": 6, "length": 4}),
@@ -137,25 +128,25 @@ fn list_write_read_append_delete_mkdir() {
     assert_eq!(part["eof"], false);
     assert_eq!(part["size"], 23);
 
-    let truncated = ok(
+    let truncated = structured(
         &mut board,
         "fs_write",
         json!({"path": "/DATA/NOTES.TXT", "data": "replaced", "mode": "truncate"}),
     );
     assert_eq!(truncated["size"], 8, "{truncated}");
     assert_eq!(
-        ok(&mut board, "fs_read", json!({"path": "/DATA/NOTES.TXT"}))["data"],
+        structured(&mut board, "fs_read", json!({"path": "/DATA/NOTES.TXT"}))["data"],
         "replaced"
     );
 
     // Binary data, across several clusters, base64 both ways.
     let bytes = pattern(12 * 1024, 7);
-    ok(
+    structured(
         &mut board,
         "fs_write",
         json!({"path": "/DATA/BLOB.BIN", "data": b64(&bytes), "encoding": "base64", "mode": "create"}),
     );
-    let back = ok(&mut board, "fs_read", json!({"path": "/DATA/BLOB.BIN"}));
+    let back = structured(&mut board, "fs_read", json!({"path": "/DATA/BLOB.BIN"}));
     assert_eq!(back["encoding"], "base64", "binary comes back as base64");
     assert_eq!(unb64(&back["data"]), bytes);
     assert!(refused(
@@ -165,7 +156,7 @@ fn list_write_read_append_delete_mkdir() {
     )
     .contains("UTF-8"));
 
-    let listing = ok(&mut board, "fs_list", json!({"path": "/DATA"}));
+    let listing = structured(&mut board, "fs_list", json!({"path": "/DATA"}));
     assert_eq!(names(&listing), ["NOTES.TXT", "BLOB.BIN"], "{listing}");
     assert_eq!(listing["entries"][1]["size"], 12 * 1024);
     assert!(listing["entries"][0]["modified"].as_str().unwrap().len() == 19);
@@ -200,13 +191,16 @@ fn list_write_read_append_delete_mkdir() {
     assert!(missing.get("error").is_some(), "{missing}");
 
     assert!(refused(&mut board, "fs_delete", json!({"path": "/DATA"})).contains("not empty"));
-    ok(&mut board, "fs_delete", json!({"path": "/DATA/NOTES.TXT"}));
+    structured(&mut board, "fs_delete", json!({"path": "/DATA/NOTES.TXT"}));
     assert!(
         refused(&mut board, "fs_stat", json!({"path": "/DATA/NOTES.TXT"})).contains("no such file")
     );
-    ok(&mut board, "fs_delete", json!({"path": "/DATA/BLOB.BIN"}));
-    ok(&mut board, "fs_delete", json!({"path": "/DATA"}));
-    assert!(!names(&ok(&mut board, "fs_list", json!({"path": "/"}))).contains(&"DATA".to_string()));
+    structured(&mut board, "fs_delete", json!({"path": "/DATA/BLOB.BIN"}));
+    structured(&mut board, "fs_delete", json!({"path": "/DATA"}));
+    assert!(
+        !names(&structured(&mut board, "fs_list", json!({"path": "/"})))
+            .contains(&"DATA".to_string())
+    );
     assert!(refused(&mut board, "fs_read", json!({"path": "/NOPE.TXT"})).contains("no such file"));
     assert!(refused(&mut board, "fs_list", json!({"path": "/NOPE"})).contains("no such file"));
 }
@@ -259,7 +253,7 @@ fn refused_paths_and_protected_boot_files() {
     );
     assert!(refused(&mut board, "fs_delete", json!({"path": "/"})).contains("root"));
 
-    let kernel_before = ok(&mut board, "fs_stat", json!({"path": "/KERNEL8.IMG"}));
+    let kernel_before = structured(&mut board, "fs_stat", json!({"path": "/KERNEL8.IMG"}));
     assert_eq!(kernel_before["read_only"], true);
     for path in [
         "/kernel8.img",
@@ -282,13 +276,13 @@ fn refused_paths_and_protected_boot_files() {
     }
     assert!(refused(&mut board, "fs_mkdir", json!({"path": "/overlays"})).contains("read-only"));
     assert_eq!(
-        ok(&mut board, "fs_stat", json!({"path": "/KERNEL8.IMG"}))["size"],
+        structured(&mut board, "fs_stat", json!({"path": "/KERNEL8.IMG"}))["size"],
         kernel_before["size"]
     );
-    let cmdline = ok(&mut board, "fs_read", json!({"path": "/CMDLINE.TXT"}));
+    let cmdline = structured(&mut board, "fs_read", json!({"path": "/CMDLINE.TXT"}));
     assert_eq!(cmdline["data"], format!("{}\n", image::DEFAULT_CMDLINE));
     // The next good request is served.
-    ok(&mut board, "fs_list", json!({"path": "/"}));
+    structured(&mut board, "fs_list", json!({"path": "/"}));
 }
 
 #[test]
@@ -298,16 +292,16 @@ fn fs_protect_off_allows_boot_files() {
         .initialize(kingly::client::PROTOCOL_VERSION, "fs-test")
         .unwrap();
     assert_eq!(
-        ok(&mut board, "fs_stat", json!({"path": "/CMDLINE.TXT"}))["read_only"],
+        structured(&mut board, "fs_stat", json!({"path": "/CMDLINE.TXT"}))["read_only"],
         false
     );
-    ok(
+    structured(
         &mut board,
         "fs_write",
         json!({"path": "/CMDLINE.TXT", "data": "baud=115200 fs_protect=off\n", "mode": "truncate"}),
     );
     assert_eq!(
-        ok(&mut board, "fs_read", json!({"path": "/CMDLINE.TXT"}))["data"],
+        structured(&mut board, "fs_read", json!({"path": "/CMDLINE.TXT"}))["data"],
         "baud=115200 fs_protect=off\n"
     );
 }
@@ -331,12 +325,12 @@ fn a_64_mib_file_reads_back_with_the_hosts_sha256() {
     let img = image_with(dir.path(), vec![("BIG.BIN".into(), big)]);
     let mut board = boot_image(&img);
     board.set_session_limit(Duration::from_secs(900));
-    let stat = ok(&mut board, "fs_stat", json!({"path": "/BIG.BIN"}));
+    let stat = structured(&mut board, "fs_stat", json!({"path": "/BIG.BIN"}));
     assert_eq!(stat["size"], SIZE, "{stat}");
     let mut hasher = Sha256::new();
     let mut offset = 0;
     while offset < SIZE {
-        let chunk = ok(
+        let chunk = structured(
             &mut board,
             "fs_read",
             json!({"path": "/BIG.BIN", "offset": offset, "length": CHUNK, "encoding": "base64"}),
@@ -366,7 +360,10 @@ fn sigkill(board: Board) {
     // image after that.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while Path::new(&format!("/proc/{qemu}")).exists() {
-        assert!(std::time::Instant::now() < deadline, "QEMU {qemu} still exists");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "QEMU {qemu} still exists"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     drop(board);
@@ -385,7 +382,7 @@ fn reported_writes_survive_sigkill() {
         } else {
             "/KEEP.TXT"
         };
-        let result = ok(
+        let result = structured(
             &mut board,
             "fs_write",
             json!({"path": path, "data": b64(&data), "encoding": "base64", "mode": mode}),
@@ -421,7 +418,7 @@ fn kill_during_a_large_write_keeps_the_volume_and_earlier_writes() {
         })
         .collect();
     for (name, bytes) in &small {
-        ok(
+        structured(
             &mut board,
             "fs_write",
             json!({"path": format!("/{name}"), "data": b64(bytes), "encoding": "base64", "mode": "create"}),
@@ -488,18 +485,18 @@ fn a_high_capacity_card_uses_block_addresses() {
     let text = log["contents"][0]["text"].as_str().unwrap();
     assert!(text.contains("4096 MiB, SDHC/SDXC"), "{text}");
     let data = pattern(70_000, 9);
-    ok(
+    structured(
         &mut board,
         "fs_write",
         json!({"path": "/SDHC.BIN", "data": b64(&data[..12_000]), "encoding": "base64", "mode": "create"}),
     );
-    let back = ok(
+    let back = structured(
         &mut board,
         "fs_read",
         json!({"path": "/SDHC.BIN", "encoding": "base64"}),
     );
     assert!(unb64(&back["data"]) == data[..12_000]);
-    let config = ok(&mut board, "fs_read", json!({"path": "/CONFIG.TXT"}));
+    let config = structured(&mut board, "fs_read", json!({"path": "/CONFIG.TXT"}));
     assert_eq!(config["data"], image::CONFIG_TXT);
     sigkill(board);
     assert!(image::read_file(&img, "SDHC.BIN").unwrap() == data[..12_000]);

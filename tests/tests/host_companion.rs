@@ -78,7 +78,10 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
         };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'));
         if !zombie && String::from_utf8_lossy(&cmdline).contains(needle) {
             found.push(pid);
         }
@@ -114,7 +117,10 @@ fn start_kingly_qemu(image: &Path) -> (Child, mpsc::Receiver<String>) {
     let stdin = child.stdin.as_mut().expect("piped stdin");
     writeln!(stdin, "{INITIALIZE}").expect("write initialize");
     let answer = response(&lines, 1);
-    assert_eq!(answer["result"]["protocolVersion"], "2025-11-25", "{answer}");
+    assert_eq!(
+        answer["result"]["protocolVersion"], "2025-11-25",
+        "{answer}"
+    );
     (child, lines)
 }
 
@@ -129,7 +135,10 @@ fn kingly_qemu_exits_when_stdin_closes_and_reaps_qemu() {
 
     drop(child.stdin.take());
     let status = exits_within(&mut child, EXIT_TIMEOUT);
-    assert!(status.success(), "a client closing stdin is a clean end: {status}");
+    assert!(
+        status.success(),
+        "a client closing stdin is a clean end: {status}"
+    );
     assert_no_qemu_left(&image);
 }
 
@@ -164,7 +173,11 @@ fn qemu_on_a_pty(image: &Path) -> (Child, String) {
             .expect("QEMU names the pty of serial0");
         if let Some(rest) = line.split("redirected to ").nth(1) {
             if line.contains("serial0") {
-                break rest.split_whitespace().next().unwrap_or_default().to_string();
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
             }
         }
     };
@@ -193,8 +206,15 @@ fn kingly_serial_bridges_stdio_to_a_uart() {
     thread::sleep(Duration::from_millis(200));
     writeln!(stdin, "{tail}").unwrap();
     let answer = response(&lines, 1);
-    assert_eq!(answer["result"]["serverInfo"]["name"], "kingly-os", "{answer}");
-    writeln!(stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#).unwrap();
+    assert_eq!(
+        answer["result"]["serverInfo"]["name"], "kingly-os",
+        "{answer}"
+    );
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
     writeln!(
         stdin,
         r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"sys_info","arguments":{{}}}}}}"#
@@ -202,11 +222,17 @@ fn kingly_serial_bridges_stdio_to_a_uart() {
     .unwrap();
     let info = response(&lines, 2);
     assert_eq!(info["result"]["isError"], false, "{info}");
-    assert_eq!(info["result"]["structuredContent"]["cores_online"], 4, "{info}");
+    assert_eq!(
+        info["result"]["structuredContent"]["cores_online"], 4,
+        "{info}"
+    );
 
     drop(bridge.stdin.take());
     let status = exits_within(&mut bridge, EXIT_TIMEOUT);
-    assert!(status.success(), "kingly serial ends cleanly on EOF: {status}");
+    assert!(
+        status.success(),
+        "kingly serial ends cleanly on EOF: {status}"
+    );
     let _ = qemu.kill();
     let _ = qemu.wait();
 }

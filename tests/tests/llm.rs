@@ -14,19 +14,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kingly::image::{self, ImageSpec};
-use kingly_tests::{artifacts, boot_image_with, Board};
-use serde_json::{json, Value};
+use kingly_tests::{artifacts, boot_image_with, structured, Board};
+use serde_json::json;
 
 /// Greedy steps generated per reference case.
 const STEPS: usize = 8;
-
-fn ok(board: &mut Board, tool: &str, args: Value) -> Value {
-    let result = board
-        .call_tool(tool, args.clone())
-        .unwrap_or_else(|e| panic!("{tool} {args}: {e}"));
-    assert_eq!(result["isError"], false, "{tool} {args}: {result}");
-    result["structuredContent"].clone()
-}
 
 /// An SD image with the kernel and the model at
 /// /models/<file name>, as `kingly image --model` makes it.
@@ -41,7 +33,7 @@ fn model_image(dir: &std::path::Path) -> PathBuf {
 
 /// The model's 8.3 name on the card (the kernel's paths are short names).
 fn model_short_path(board: &mut Board) -> String {
-    let listing = ok(board, "fs_list", json!({"path": "/MODELS"}));
+    let listing = structured(board, "fs_list", json!({"path": "/MODELS"}));
     let entry = listing["entries"]
         .as_array()
         .unwrap()
@@ -66,27 +58,27 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
     // ggml itself, through the shim: one thread, then four (three of them
     // on cores 1-3 through pthread_create).
     for n_threads in [1, 4] {
-        let r = ok(&mut board, "llm_selftest", json!({"n_threads": n_threads}));
+        let r = structured(&mut board, "llm_selftest", json!({"n_threads": n_threads}));
         assert_eq!(r["elements"], 48 * 8, "{r}");
         assert!(r["max_abs_diff"].as_f64().unwrap() < 1e-3, "{r}");
     }
 
     let path = model_short_path(&mut board);
     let start = Instant::now();
-    let loaded = ok(&mut board, "llm_load", json!({"path": path}));
+    let loaded = structured(&mut board, "llm_load", json!({"path": path}));
     println!(
         "llm_load {path}: {:.1}s {loaded}",
         start.elapsed().as_secs_f64()
     );
     let reference = common::reference();
-    let info = ok(&mut board, "llm_info", json!({}));
+    let info = structured(&mut board, "llm_info", json!({}));
     assert_eq!(info["architecture"], "llama", "{info}");
     assert_eq!(info["quantization"], "Q4_1", "{info}");
     assert_eq!(info["arena"]["used"], reference.model.size_bytes, "{info}");
     assert!(info["n_params"].as_u64().unwrap() > 100_000_000, "{info}");
 
     for case in &reference.tokenize {
-        let r = ok(&mut board, "llm_tokenize", json!({"text": case.text}));
+        let r = structured(&mut board, "llm_tokenize", json!({"text": case.text}));
         let ids: Vec<u32> = serde_json::from_value(r["ids"].clone()).unwrap();
         assert_eq!(ids, case.ids, "tokenize {:?}", case.text);
     }
@@ -95,7 +87,7 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
         let prompt = case.prompt.as_deref().unwrap();
         let steps = STEPS.min(case.gen_ids.len());
         let start = Instant::now();
-        let r = ok(
+        let r = structured(
             &mut board,
             "llm_generate",
             json!({"prompt": prompt, "max_tokens": steps, "top_logits": 2}),
@@ -147,7 +139,7 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
             Some(json!({"requestId": "gen", "reason": "test"})),
         )
         .unwrap();
-    let r = ok(&mut board, "llm_tokenize", json!({"text": "still here"}));
+    let r = structured(&mut board, "llm_tokenize", json!({"text": "still here"}));
     assert!(!r["ids"].as_array().unwrap().is_empty(), "{r}");
     let later = board
         .take_notifications()
@@ -173,11 +165,11 @@ fn instructions_per_token_under_icount() {
     board.set_response_timeout(Duration::from_secs(400));
     board.set_session_limit(Duration::from_secs(900));
     let path = model_short_path(&mut board);
-    ok(&mut board, "llm_load", json!({"path": path}));
+    structured(&mut board, "llm_load", json!({"path": path}));
     let case = &common::reference().raw[0];
     let steps = STEPS.min(case.gen_ids.len());
     let start = Instant::now();
-    let r = ok(
+    let r = structured(
         &mut board,
         "llm_generate",
         json!({"prompt": case.prompt, "max_tokens": steps}),

@@ -256,7 +256,10 @@ fn metrics_updates_come_without_more_traffic_and_only_for_real_changes() {
         m["method"] == "notifications/resources/updated" && m["params"]["uri"] == "kingly://metrics"
     };
     board
-        .call("resources/subscribe", Some(json!({"uri": "kingly://metrics"})))
+        .call(
+            "resources/subscribe",
+            Some(json!({"uri": "kingly://metrics"})),
+        )
         .unwrap();
     until_quiet(&mut board, Duration::from_secs(3));
     // Two requests in a row: the kernel announces a change at most once a

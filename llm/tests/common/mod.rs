@@ -29,7 +29,8 @@ pub fn model_bytes() -> llm::arena::Arena {
     let mut file = std::fs::File::open(model_path()).expect("opening the model");
     let len = file.metadata().expect("the model's size").len() as usize;
     let mut arena = llm::arena::Arena::new(len);
-    file.read_exact(arena.bytes_mut()).expect("reading the model");
+    file.read_exact(arena.bytes_mut())
+        .expect("reading the model");
     arena
 }
 
