@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use llm::arena::{Arena, ALIGN};
 use llm::gguf::Gguf;
 use llm::model::{argmax_with_margin, top_k, Model, Session};
-use mcp::{Context, Tool, ToolResult};
+use mcp::{Context, Object, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 use spin::Mutex;
@@ -206,7 +206,7 @@ fn info() -> ToolResult {
     let Some(l) = guard.as_ref() else {
         return ToolResult::Error("no model loaded (llm_load)".into());
     };
-    ToolResult::Structured(json!({
+    ToolResult::Structured(mcp::object! {
         "model": l.name,
         "path": l.path,
         "architecture": l.architecture,
@@ -214,8 +214,8 @@ fn info() -> ToolResult {
         "quantization": l.quantization,
         "context_length": l.model.hparams.n_ctx_train.min(MAX_CONTEXT),
         "n_vocab": l.model.hparams.n_vocab,
-        "arena": {"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)},
-    }))
+        "arena": json!({"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)}),
+    })
 }
 
 fn llm_info() -> Tool {
@@ -260,7 +260,7 @@ fn llm_tokenize() -> Tool {
             let t = &l.model.tokenizer;
             let ids = t.encode(str_arg(args, "text"), special);
             let pieces: Vec<String> = ids.iter().map(|&id| t.decode(&[id])).collect();
-            ToolResult::Structured(json!({"ids": ids, "pieces": pieces}))
+            ToolResult::Structured(mcp::object! {"ids": ids, "pieces": pieces})
         }),
     }
 }
@@ -319,7 +319,7 @@ fn generate(
     k: Option<usize>,
     n_threads: usize,
     ctx: &mut dyn Context,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Object>, String> {
     let guard = LOADED.lock();
     let l = guard.as_ref().ok_or("no model loaded (llm_load)")?;
     let t = &l.model.tokenizer;
@@ -374,16 +374,16 @@ fn generate(
         (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1)))
             as u64
     };
-    let mut out = json!({
-        "timing": {"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)},
+    let mut out = mcp::object! {
         "text": t.decode(&ids),
         "ids": ids,
         "prompt_tokens": prompt_ids.len(),
         "generated_tokens": ids.len(),
         "stop_reason": stop_reason,
-    });
+        "timing": json!({"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)}),
+    };
     if k.is_some() {
-        out["top_logits"] = json!(tops);
+        out.insert("top_logits", json!(tops));
     }
     Ok(Some(out))
 }
@@ -433,6 +433,6 @@ fn selftest(n_threads: usize) -> ToolResult {
         }
     }
     ToolResult::Structured(
-        json!({"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff}),
+        mcp::object! {"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff},
     )
 }

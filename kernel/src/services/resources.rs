@@ -40,7 +40,11 @@ pub fn all() -> Vec<Resource> {
                 "Board revision, memory, cores, clocks, temperature, heap: what sys_info reports.",
             mime_type: "application/json",
             subscribable: false,
-            read: Box::new(|| Ok(Contents::Text(sys_info_now().to_string()))),
+            read: Box::new(|| {
+                Ok(Contents::Text(mcp::json_out::object_to_string(
+                    &sys_info_now(),
+                )))
+            }),
         },
         Resource {
             uri: METRICS_URI.to_string(),

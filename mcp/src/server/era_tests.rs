@@ -93,7 +93,7 @@ pub(super) fn server() -> Server {
         description: "Echo.",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|args, _| ToolResult::Structured(Value::Object(args.clone()))),
+        handler: Box::new(|args, _| ToolResult::Structured(args.clone().into())),
     });
     s.add_tool(Tool {
         name: "gpio",
