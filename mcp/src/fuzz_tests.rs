@@ -137,6 +137,7 @@ fn fuzz_server() -> Server {
         mime_type: "text/plain",
         read: Box::new(|uri, _| Ok(Some(Contents::Blob(uri.as_bytes().to_vec())))),
         complete: Some(Box::new(|_, prefix| alloc::vec![prefix.into()])),
+        subscribable: false,
     });
     s.add_prompt(Prompt {
         name: "greet",

@@ -330,10 +330,9 @@ pub fn file_template() -> ResourceTemplate {
         mime_type: "application/octet-stream",
         read: Box::new(|_uri: &str, vars: &Map<String, Value>| {
             let raw = vars.get("path").and_then(Value::as_str).unwrap_or_default();
-            let Some(decoded) = percent_decode(raw) else {
+            let Some(path) = path_of_segment(raw) else {
                 return Err(format!("{raw}: bad percent-encoding"));
             };
-            let path = format!("/{decoded}");
             match storage::stat(&path) {
                 Ok(e) if e.is_dir => return Err(format!("{path}: is a directory (use fs_list)")),
                 Ok(e) if u64::from(e.size) > MAX_READ_BYTES => {
@@ -352,7 +351,18 @@ pub fn file_template() -> ResourceTemplate {
             }
         }),
         complete: None,
+        subscribable: true,
     }
+}
+
+/// The card path a `file:///{path}` URI names (its one segment
+/// percent-decoded), or `None` for another URI or a bad encoding.
+pub fn path_of_file_uri(uri: &str) -> Option<String> {
+    path_of_segment(uri.strip_prefix("file:///")?)
+}
+
+fn path_of_segment(segment: &str) -> Option<String> {
+    Some(format!("/{}", percent_decode(segment)?))
 }
 
 fn percent_decode(s: &str) -> Option<String> {

@@ -130,6 +130,7 @@ pub fn server(initialized: bool) -> Server {
                 .map(|v| v.to_string())
                 .collect()
         })),
+        subscribable: false,
     });
     server.add_prompt(Prompt {
         name: "greet",
