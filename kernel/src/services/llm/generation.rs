@@ -20,7 +20,7 @@ use mcp::{Context, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 
-/// Most stop strings per call, and the longest.
+/// Most stop strings per call, and the longest (in characters).
 const MAX_STOPS: usize = 4;
 const MAX_STOP_LEN: usize = 64;
 /// Prompt tokens evaluated between two polls. Under QEMU TCG a prompt
@@ -244,9 +244,9 @@ fn request(args: &Map<String, Value>) -> Result<Request, String> {
         Some(Value::Array(list)) => list
             .iter()
             .map(|s| match s.as_str() {
-                Some(s) if !s.is_empty() && s.len() <= MAX_STOP_LEN => Ok(s.to_string()),
+                Some(s) if (1..=MAX_STOP_LEN).contains(&s.chars().count()) => Ok(s.to_string()),
                 _ => Err(format!(
-                    "each stop string must be text of 1 to {MAX_STOP_LEN} bytes"
+                    "each stop string must be text of 1 to {MAX_STOP_LEN} characters"
                 )),
             })
             .collect::<Result<_, _>>()?,
