@@ -224,13 +224,12 @@ struct LastPoll {
     value: AtomicI32,
 }
 
-static LAST_POLL: [LastPoll; smp::CORES] = {
-    const FRESH: LastPoll = LastPoll {
+static LAST_POLL: [LastPoll; smp::CORES] = [const {
+    LastPoll {
         object: AtomicUsize::new(0),
         value: AtomicI32::new(0),
-    };
-    [FRESH; smp::CORES]
-};
+    }
+}; smp::CORES];
 
 /// ggml's barrier loads through this (`llm/shim-include/ggml-wait.h`): it
 /// reloads a shared counter until another thread changes it. Seeing the

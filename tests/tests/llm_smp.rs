@@ -57,14 +57,17 @@ fn u64_of(v: &Value, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no integer {key} in {v}"))
 }
 
-/// Loads the model; returns (file bytes, generic-timer ticks the call took).
-fn load(board: &mut Board) -> (u64, u64) {
+/// Loads the model; returns (file bytes, the kernel's timer ns from the
+/// first read to a usable model, timer ticks between the `time_now` calls
+/// around the `llm_load` call).
+fn load(board: &mut Board) -> (u64, u64, u64) {
     let path = model_short_path(board);
     let before = structured(board, "time_now", json!({}));
     let loaded = structured(board, "llm_load", json!({"path": path}));
     let after = structured(board, "time_now", json!({}));
     let ticks = u64_of(&after, "counter") - u64_of(&before, "counter");
-    (u64_of(&loaded["arena"], "used"), ticks)
+    let load = &loaded["load"];
+    (u64_of(load, "bytes"), u64_of(load, "ns"), ticks)
 }
 
 /// One greedy generation of [`STEPS`] tokens on `n_threads`.
@@ -110,13 +113,17 @@ fn one_and_four_threads_under_icount() {
     board.set_response_timeout(Duration::from_secs(600));
     board.set_session_limit(Duration::from_secs(1800));
 
-    let (bytes, ticks) = load(&mut board);
-    // 16 instructions per tick at shift=0.
-    let instructions = ticks * 16;
+    let (bytes, ns, ticks) = load(&mut board);
+    // 1 ns = 1 instruction, and 16 per tick, at shift=0. The bracket of
+    // time_now calls also holds the guest's idle waits for the next
+    // request, where the virtual clock does not follow instructions (it
+    // varied by ±10 % between runs): the kernel's own figure is the steady one.
     println!(
-        "icount: llm_load of {bytes} bytes: {:.2}G instructions, {:.1} per byte",
-        instructions as f64 / 1e9,
-        instructions as f64 / bytes as f64
+        "icount: llm_load of {bytes} bytes: {:.2}G instructions, {:.1} per byte \
+         ({:.2}G between the time_now calls around the call)",
+        ns as f64 / 1e9,
+        ns as f64 / bytes as f64,
+        (ticks * 16) as f64 / 1e9
     );
 
     let prompt = common::reference().raw[0].prompt.clone().unwrap();
@@ -180,7 +187,11 @@ fn long_prompt_keeps_the_heartbeat(board: &mut Board) {
 
 /// Wall-clock seconds per token with one and four threads in normal
 /// (multi-threaded TCG) QEMU. Host-dependent: a print, not an assert.
+/// Ignored because four threads are still slow here (≈ 155 s against 6 s,
+/// docs/performance.md): with a host thread per vCPU, QEMU's `wfe` is a
+/// no-op, so waiting vCPUs keep two host cores busy for four threads.
 #[test]
+#[ignore = "4 threads take minutes in MTTCG QEMU on a 2-core host; run with --ignored"]
 fn one_and_four_threads_wall_clock() {
     let dir = tempfile::tempdir().unwrap();
     let img = model_image(dir.path());
@@ -188,10 +199,11 @@ fn one_and_four_threads_wall_clock() {
     board.set_response_timeout(Duration::from_secs(600));
     board.set_session_limit(Duration::from_secs(1200));
     let start = Instant::now();
-    let (bytes, ticks) = load(&mut board);
+    let (bytes, ns, _) = load(&mut board);
     println!(
-        "wall: llm_load of {bytes} bytes in {:.1}s ({ticks} timer ticks)",
-        start.elapsed().as_secs_f64()
+        "wall: llm_load of {bytes} bytes in {:.1}s ({:.1}s of guest time)",
+        start.elapsed().as_secs_f64(),
+        ns as f64 / 1e9
     );
     let prompt = common::reference().raw[0].prompt.clone().unwrap();
     let [one, four] = [1, 4].map(|n| {
