@@ -173,6 +173,9 @@ fn bare_metal_flags(build: &mut cc::Build, clang_args: &mut Vec<String>) {
         format!("-isystem{PICOLIBC_INCLUDE}"),
     ];
     build.compiler("clang").archiver("llvm-ar").flag("-O3");
+    // ggml's thread barrier polls through the kernel's waiting load (see the
+    // header); the host build keeps ggml's own spin.
+    build.flag("-include").flag(shim.join("ggml-wait.h"));
     // Like the kernel's Rust code: no PIC, and atomics inline (outline
     // atomics call libgcc helpers that probe the CPU through the OS).
     build.flag("-fno-pic").flag("-mno-outline-atomics");

@@ -42,9 +42,11 @@ pub fn send_event() {
 
 /// Makes the generic timer emit an event about every millisecond (counter
 /// bit 15 rises once every 2^16 ticks: 1.05 ms at 62.5 MHz, 1.2 ms at
-/// 54 MHz), so a `wfe` wait on core 0 re-checks its deadline even if the
-/// core it waits for never signals. Secondary cores leave it off, so parked
-/// cores sleep until they are given work.
+/// 54 MHz), so no `wfe` on this core sleeps longer than that: core 0's
+/// waits re-check their deadlines even if the core they wait for never
+/// signals, and ggml's barrier waits (`llm_shim::kingly_ggml_poll`) cannot
+/// miss a wake-up for good. Every core enables it; parked cores sleep in
+/// `wfi`, which events do not end, so they still sleep until given work.
 pub fn enable_event_stream() {
     CNTKCTL_EL1.modify(
         CNTKCTL_EL1::EVNTEN::SET + CNTKCTL_EL1::EVNTI.val(15) + CNTKCTL_EL1::EVNTDIR::CLEAR,

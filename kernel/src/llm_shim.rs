@@ -10,16 +10,19 @@
 //! - `abort` is a kernel panic, reported over MCP like any other.
 //! - `clock_gettime`/`clock` read the generic timer (CNTPCT_EL0).
 //! - `stdout`/`stderr` are tinystdio streams whose lines go to the kernel log.
+//! - `kingly_ggml_poll` is the load in ggml's barrier, waiting in `wfe`
+//!   (`llm/shim-include/ggml-wait.h`).
 //! - `pthread_create`/`pthread_join` run the thread on a parked core (1–3)
 //!   through `smp`'s job slots; with no free core, `pthread_create` returns
 //!   EAGAIN (ggml asserts on it, which is `abort`, a reported panic).
 
-use crate::{klog, smp};
+use crate::{cpu, klog, smp};
 use alloc::boxed::Box;
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_long, c_void};
 use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use rpi4::generic_timer;
 use spin::Mutex;
 
@@ -202,12 +205,78 @@ extern "C" fn clock() -> c_long {
     (u128::from(generic_timer::ticks()) * u128::from(CLOCKS_PER_SEC) / u128::from(freq)) as c_long
 }
 
-/// ggml's spin-waits between threads call this; each thread owns a core,
-/// so there is nothing to yield to.
+/// ggml calls this on one path of its barrier, right before polling
+/// through [`kingly_ggml_poll`], which does the waiting; each thread owns a
+/// core, so there is nothing to yield to.
 #[no_mangle]
 extern "C" fn sched_yield() -> c_int {
     core::hint::spin_loop();
     0
+}
+
+// --------------------------------------------------------------- waiting --
+
+/// What a core's last [`kingly_ggml_poll`] read, and from where. One cache
+/// line per core: only that core touches it.
+#[repr(align(64))]
+struct LastPoll {
+    object: AtomicUsize,
+    value: AtomicI32,
+}
+
+static LAST_POLL: [LastPoll; smp::CORES] = [const {
+    LastPoll {
+        object: AtomicUsize::new(0),
+        value: AtomicI32::new(0),
+    }
+}; smp::CORES];
+
+/// ggml's barrier loads through this (`llm/shim-include/ggml-wait.h`): it
+/// reloads a shared counter until another thread changes it. Seeing the
+/// value this core saw last time means it is waiting, so it sleeps in `wfe`
+/// before reading again. The load that found the old value was exclusive
+/// (`ldaxr`), arming this core's exclusive monitor on the counter's cache
+/// line; the store that ends the wait clears the monitor, and clearing it
+/// is an event that wakes `wfe` (Arm ARM, "Wait for Event mechanism"). A
+/// store that lands between the load and the `wfe` leaves the event set, so
+/// `wfe` returns at once: no wake-up is lost. The generic timer's event
+/// stream (on all cores, `cpu::enable_event_stream`) bounds any sleep to
+/// about a millisecond whatever happens.
+///
+/// Under QEMU's TCG, `wfe` does not sleep: with one thread for all vCPUs
+/// (-icount) it ends this vCPU's turn so the others run; with a thread per
+/// vCPU it is a no-op. Either way the result is the same load.
+///
+/// # Safety
+/// `object` points to a live, aligned `atomic_int` (ggml's barrier state,
+/// on the stack of the thread that runs the graph until all threads join).
+#[no_mangle]
+unsafe extern "C" fn kingly_ggml_poll(object: *const AtomicI32) -> c_int {
+    let Some(last) = LAST_POLL.get(cpu::core_id()) else {
+        // SAFETY: per the contract.
+        return unsafe { (*object).load(Ordering::SeqCst) };
+    };
+    let value: i32;
+    // SAFETY: an acquire load of a live, aligned atomic int (the contract);
+    // the exclusive monitor it arms is this core's own and is cleared below.
+    unsafe {
+        core::arch::asm!("ldaxr {v:w}, [{p}]", v = out(reg) value, p = in(reg) object,
+            options(nostack, preserves_flags));
+    }
+    let waiting = last.object.load(Ordering::Relaxed) == object as usize
+        && last.value.load(Ordering::Relaxed) == value;
+    let value = if waiting {
+        cpu::wait_for_event();
+        // SAFETY: per the contract.
+        unsafe { (*object).load(Ordering::SeqCst) }
+    } else {
+        value
+    };
+    // SAFETY: `clrex` only resets this core's exclusive monitor.
+    unsafe { core::arch::asm!("clrex", options(nomem, nostack, preserves_flags)) };
+    last.object.store(object as usize, Ordering::Relaxed);
+    last.value.store(value, Ordering::Relaxed);
+    value
 }
 
 // ------------------------------------------------------- stdout / stderr --

@@ -75,6 +75,9 @@ pub extern "C" fn kernel_main() -> ! {
     let rng = rng::init();
 
     smp::start_secondaries();
+    // One ggml graph (a batch of prompt tokens) can outlast the heartbeat
+    // while the MCP loop waits for it: each node computed counts as progress.
+    llm::ffi::set_node_hook(watchdog::beat);
     log_boot(facts);
     log_devices(&cmdline, mirror, system_timer_irq, rng);
     storage::init();

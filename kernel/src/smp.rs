@@ -81,6 +81,8 @@ pub fn online_mask() -> u32 {
 /// A secondary core's life after boot: report in, then run posted jobs.
 pub fn park(core: usize) -> ! {
     irq::init_secondary();
+    // ggml's threads wait for each other in `wfe` on these cores too.
+    cpu::enable_event_stream();
     ONLINE.fetch_or(1 << core, Ordering::AcqRel);
     cpu::send_event();
     let slot = &SLOTS[core];

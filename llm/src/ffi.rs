@@ -9,7 +9,8 @@
 //!   KV cache feed every step's graph);
 //! - [`TensorSet`] is a context plus its tensors by index, for what outlives
 //!   one step (weights bound to the file's bytes, the KV cache);
-//! - [`Context::compute`] runs the graph ending in some tensors.
+//! - [`Context::compute`] runs the graph ending in some tensors;
+//!   [`set_node_hook`] names a function every thread of it calls per node.
 //!
 //! ggml checks shapes with GGML_ASSERT and aborts on a mismatch: that is a
 //! bug in the graph (ours), never a consequence of input data, because every
@@ -20,6 +21,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::types::GgmlType;
 
@@ -147,6 +149,7 @@ impl Context {
                 sys::ggml_build_forward_expand(graph, t.ptr.as_ptr());
             }
             let mut plan = sys::ggml_graph_plan(graph, n_threads as i32);
+            plan.abort_callback = Some(on_node);
             let mut work = vec![0u8; plan.work_size];
             if plan.work_size > 0 {
                 plan.work_data = work.as_mut_ptr();
@@ -155,6 +158,34 @@ impl Context {
             assert_eq!(status, sys::GGML_STATUS_SUCCESS, "ggml_graph_compute failed");
         }
     }
+}
+
+/// The function [`set_node_hook`] installed, as a pointer (null: none).
+static NODE_HOOK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Makes every thread computing a graph call `hook` before each node (and
+/// a few times more), from whichever core runs the thread. The kernel feeds
+/// its heartbeat watchdog with it: one graph (a batch of prompt tokens) can
+/// take longer than the watchdog allows between beats. `hook` must be
+/// cheap and callable from any core at once.
+///
+/// It cannot stop the graph: ggml b2757's abort path is only safe with one
+/// thread (the thread that sees "abort" leaves the barrier without the
+/// others), and an interrupted graph would leave the KV cache half written.
+pub fn set_node_hook(hook: fn()) {
+    NODE_HOOK.store(hook as *mut (), Ordering::Release);
+}
+
+/// ggml's `abort_callback`: calls the node hook, and always answers "go on".
+unsafe extern "C" fn on_node(_data: *mut c_void) -> bool {
+    let hook = NODE_HOOK.load(Ordering::Acquire);
+    if !hook.is_null() {
+        // SAFETY: the only non-null value stored is a `fn()` (set_node_hook),
+        // and function and data pointers have the same size here.
+        let hook = unsafe { core::mem::transmute::<*mut (), fn()>(hook) };
+        hook();
+    }
+    false
 }
 
 /// The graph operations the llama graph uses, named as in ggml.
@@ -525,5 +556,23 @@ mod tests {
         let y = ctx.mul_mat(a, b);
         ctx.compute(&[y], 64, 1);
         assert_eq!(y.to_f32_vec(), [3.0, 7.0, 11.0]);
+    }
+
+    #[test]
+    fn the_node_hook_runs_during_a_graph() {
+        use core::sync::atomic::AtomicUsize;
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        set_node_hook(|| {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+        });
+        let ctx = Context::new(1 << 20, false).unwrap();
+        let a = ctx.input_f32(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let b = ctx.input_f32(&[2, 1], &[1.0, 1.0]);
+        let y = ctx.add(ctx.mul_mat(a, b), ctx.mul_mat(a, b));
+        let before = CALLS.load(Ordering::Relaxed);
+        ctx.compute(&[y], 64, 2);
+        // Three nodes on two threads; other tests' graphs may add calls.
+        assert!(CALLS.load(Ordering::Relaxed) >= before + 2);
+        assert_eq!(y.to_f32_vec(), [6.0, 14.0, 22.0]);
     }
 }

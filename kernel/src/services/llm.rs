@@ -21,6 +21,7 @@ use llm::chat::ChatTemplate;
 use llm::gguf::Gguf;
 use llm::model::Model;
 use mcp::{Context, Tool, ToolResult};
+use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 use spin::Mutex;
 
@@ -48,6 +49,8 @@ struct Loaded {
     /// The file's chat template, when it is ChatML (`llm_chat` needs it).
     chat: Option<ChatTemplate>,
     arena_bytes: usize,
+    /// Generic-timer ticks from the start of the read to a usable model.
+    load_ticks: u64,
 }
 
 static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
@@ -113,6 +116,7 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
             ))
         };
     }
+    let started = generic_timer::ticks();
     let mut arena: Option<Box<Arena>> = None;
     let slot = &mut arena;
     let total = &core::cell::Cell::new(0usize);
@@ -167,6 +171,7 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
                 model,
                 chat,
                 arena_bytes,
+                load_ticks: generic_timer::ticks() - started,
             });
             note_heap();
             Ok(())
@@ -208,7 +213,9 @@ fn info_schema() -> Value {
                 "used": {"type": "integer", "description": "bytes of the weight arena (the model file)"},
                 "free": {"type": "integer", "description": "kernel heap bytes free"},
                 "high_water": {"type": "integer", "description": "most kernel heap bytes in use seen by the llm tools"}
-            }}
+            }},
+            "load": {"type": "object", "description": "the load: bytes read from the card, and ns of the generic timer from the first read to a usable model (under QEMU -icount shift=0: guest instructions)",
+                "properties": {"bytes": {"type": "integer"}, "ns": {"type": "integer"}}}
         },
         "required": ["model", "architecture", "n_params", "quantization", "context_length", "arena"]
     })
@@ -228,7 +235,12 @@ fn info() -> ToolResult {
         "context_length": l.model.hparams.n_ctx_train.min(MAX_CONTEXT),
         "n_vocab": l.model.hparams.n_vocab,
         "arena": json!({"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)}),
+        "load": json!({"bytes": l.arena_bytes, "ns": ticks_to_ns(l.load_ticks)}),
     })
+}
+
+fn ticks_to_ns(ticks: u64) -> u64 {
+    (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1))) as u64
 }
 
 fn llm_info() -> Tool {

@@ -23,10 +23,10 @@ use serde_json::{json, Map, Value};
 /// Most stop strings per call, and the longest (in characters).
 const MAX_STOPS: usize = 4;
 const MAX_STOP_LEN: usize = 64;
-/// Prompt tokens evaluated between two polls. Under QEMU TCG a prompt
-/// token costs about what a generated one does (0.5 s, over 0.8 s on a
-/// busy host: 8 took 6.5 s), so this stays well inside the 10 s heartbeat.
-const PROMPT_PIECE: usize = 4;
+/// Prompt tokens evaluated between two polls for cancellation: one ggml
+/// graph (`llm::model::MAX_BATCH`). The heartbeat does not depend on it:
+/// ggml's per-node hook beats during a graph (`llm::ffi::set_node_hook`).
+const PROMPT_PIECE: usize = llm::model::MAX_BATCH;
 /// Ids the repetition penalty looks back over (llama.cpp's default).
 const REPEAT_LAST_N: usize = 64;
 /// Default seeds are kept below 2^53 so that every JSON client (a
@@ -313,9 +313,8 @@ fn run(
     };
     let started = generic_timer::ticks();
     let mut generation = Generation::new(&mut session, sampler, &prompt_ids, ends, r.top_logits);
-    // The prompt in pieces, polling between them: the poll is the
-    // watchdog's heartbeat, and a chat prompt (≥ 37 tokens with the default
-    // system message) at once takes longer than its 10 s under QEMU TCG.
+    // The prompt in pieces of one graph, polling for cancellation between
+    // them.
     while generation
         .feed_prompt(PROMPT_PIECE)
         .map_err(|e| e.to_string())?
