@@ -5,15 +5,24 @@
 //! nanosecond figures are instruction counts, the same run after run.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::client::{QemuMcp, PROTOCOL_VERSION};
 use crate::error::{Error, Result};
+use crate::plot::Series;
 use crate::qemu::ICOUNT_ARGS;
 
 /// Dispatches per `bench_mcp_dispatch` measurement.
 pub const DISPATCH_ITERATIONS: u64 = 5000;
+/// Bytes per SD card read measurement.
+pub const SD_READ_BYTES: u64 = 8 << 20;
+/// The raw prompt the per-token figures generate from, and how many tokens.
+pub const LLM_PROMPT: &str = "The Raspberry Pi is a small computer that";
+pub const LLM_TOKENS: u64 = 8;
+/// How long one LLM measurement may take (QEMU's wall clock).
+const LLM_RESPONSE_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// One measured figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,9 +36,20 @@ pub struct Figure {
     pub goal: Option<f64>,
 }
 
+/// What `kingly bench` measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Report {
+    pub figures: Vec<Figure>,
+    /// Guest instructions against tokens generated, per thread count (empty
+    /// without a model on the card): what `--plot` draws.
+    pub tokens: Vec<Series>,
+}
+
 /// Boots `kernel8` from a private copy of `image` under icount and takes
-/// every measurement the kernel offers.
-pub fn measure(kernel8: &Path, image: &Path) -> Result<Vec<Figure>> {
+/// every measurement the kernel offers: boot, MCP dispatch and SD card reads
+/// always; a file read through FAT, the model load and the per-token
+/// figures (one core and four) when the card has a model in `/MODELS`.
+pub fn measure(kernel8: &Path, image: &Path) -> Result<Report> {
     let dir = tempfile::tempdir().map_err(|e| Error::Io {
         context: "creating a temporary directory".into(),
         source: e,
@@ -88,8 +108,102 @@ pub fn measure(kernel8: &Path, image: &Path) -> Result<Vec<Figure>> {
             goal,
         });
     }
+    let raw = structured(qemu.call_tool("bench_sd_read", json!({"bytes": SD_READ_BYTES}))?)?;
+    figures.push(Figure {
+        name: "sd_raw_read_instructions_per_byte",
+        what: "SD card, raw multi-block PIO reads through the driver",
+        value: number(&raw, "ns_per_byte")?,
+        unit: "instructions/byte",
+        goal: Some(2.0),
+    });
+    let mut report = Report {
+        figures,
+        tokens: Vec::new(),
+    };
+    if let Some(model) = qemu.model_on_card()? {
+        llm_figures(&mut qemu, &model, &mut report)?;
+    }
     qemu.shutdown()?;
-    Ok(figures)
+    Ok(report)
+}
+
+/// Reading the model file, loading it, and generating on one core and four.
+fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<()> {
+    // Reading 94 MiB and evaluating tokens take minutes of QEMU time.
+    qemu.set_response_timeout(LLM_RESPONSE_TIMEOUT);
+    let figures = &mut report.figures;
+    let file = structured(
+        qemu.call_tool("bench_sd_read", json!({"bytes": SD_READ_BYTES, "path": model}))?,
+    )?;
+    figures.push(Figure {
+        name: "sd_file_read_instructions_per_byte",
+        what: "SD card, a file read through the FAT layer (embedded-sdmmc)",
+        value: number(&file, "ns_per_byte")?,
+        unit: "instructions/byte",
+        goal: None,
+    });
+    let loaded = structured(qemu.call_tool("llm_load", json!({"path": model}))?)?;
+    let load = &loaded["load"];
+    figures.push(Figure {
+        name: "llm_load_instructions_per_byte",
+        what: "model load: SD card to a usable model, per byte of the file",
+        value: number(load, "ns")? / number(load, "bytes")?.max(1.0),
+        unit: "instructions/byte",
+        goal: None,
+    });
+    let mut per_token = Vec::new();
+    for (threads, prompt_name, generate_name, goal) in [
+        (1, "llm_prompt_instructions_per_token_1core", "llm_generate_instructions_per_token_1core", Some(133e6)),
+        (4, "llm_prompt_instructions_per_token_4core", "llm_generate_instructions_per_token_4core", None),
+    ] {
+        let run = structured(qemu.call_tool(
+            "llm_generate",
+            json!({"prompt": LLM_PROMPT, "max_tokens": LLM_TOKENS, "n_threads": threads}),
+        )?)?;
+        let timing = &run["timing"];
+        // The first generated token comes from the prompt's evaluation;
+        // generation_ns covers the ones after it.
+        let generated = number(&run, "generated_tokens")?;
+        let generate = number(timing, "generation_ns")? / (generated - 1.0).max(1.0);
+        figures.push(Figure {
+            name: prompt_name,
+            what: if threads == 1 { "prompt evaluation per token, one core" } else { "prompt evaluation per token, four cores (all cores counted)" },
+            value: number(timing, "prompt_ns")? / number(&run, "prompt_tokens")?.max(1.0),
+            unit: "instructions/token",
+            goal: None,
+        });
+        figures.push(Figure {
+            name: generate_name,
+            what: if threads == 1 { "generation per token, one core" } else { "generation per token, four cores (all cores counted)" },
+            value: generate,
+            unit: "instructions/token",
+            goal,
+        });
+        per_token.push(generate);
+        report.tokens.push(Series {
+            label: format!("{threads} core{}", if threads == 1 { "" } else { "s" }),
+            points: cumulative(number(timing, "prompt_ns")?, &timing["step_ns"]),
+        });
+    }
+    figures.push(Figure {
+        name: "llm_four_core_overhead",
+        what: "generation per token, four cores against one (total instructions)",
+        value: per_token[1] / per_token[0],
+        unit: "ratio",
+        goal: Some(1.1),
+    });
+    Ok(())
+}
+
+/// (tokens, instructions so far): the prompt at 0, then each step's cost added.
+fn cumulative(prompt: f64, steps: &Value) -> Vec<(f64, f64)> {
+    let mut total = prompt;
+    let mut points = vec![(0.0, total)];
+    for (i, step) in steps.as_array().into_iter().flatten().enumerate() {
+        total += step.as_f64().unwrap_or(0.0);
+        points.push(((i + 1) as f64, total));
+    }
+    points
 }
 
 fn structured(result: Value) -> Result<Value> {
@@ -108,14 +222,20 @@ fn number(object: &Value, key: &str) -> Result<f64> {
 /// The figures as a table for people.
 pub fn table(figures: &[Figure]) -> String {
     let mut out = format!(
-        "guest instructions under qemu {} {}\n{:<36} {:>14}  {:<18} {:>8}  {}\n",
+        "guest instructions under qemu {} {}\n{:<42} {:>14}  {:<18} {:>11}  {}\n",
         ICOUNT_ARGS[0], ICOUNT_ARGS[1], "figure", "value", "unit", "goal", "what"
     );
     for f in figures {
-        let goal = f.goal.map_or_else(|| "-".to_string(), |g| format!("{g:.0}"));
+        // Ratios and per-byte figures need decimals; counts do not.
+        let decimals = if f.value < 100.0 { 2 } else { 0 };
+        let goal = f.goal.map_or_else(|| "-".to_string(), |g| format!("{g:.decimals$}"));
         out.push_str(&format!(
-            "{:<36} {:>14.0}  {:<18} {:>8}  {}\n",
-            f.name, f.value, f.unit, goal, f.what
+            "{:<42} {:>14}  {:<18} {:>11}  {}\n",
+            f.name,
+            format!("{:.decimals$}", f.value),
+            f.unit,
+            goal,
+            f.what
         ));
     }
     out

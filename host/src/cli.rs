@@ -77,6 +77,10 @@ enum Cmd {
         /// One JSON object (figure name → value, unit, goal) instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also draw guest instructions against tokens generated (one core
+        /// and four) as a PNG chart here (needs a model on the card).
+        #[arg(long, value_name = "FILE.png")]
+        plot: Option<PathBuf>,
     },
     /// Boot in QEMU and talk to the kernel interactively.
     Shell {
@@ -106,13 +110,24 @@ pub fn run(cli: Cli) -> Result<()> {
             std::process::exit(status.code().unwrap_or(0))
         }
         Cmd::Serial { device, baud } => bridge::serve_serial(&device, baud),
-        Cmd::Bench { image, json } => {
+        Cmd::Bench { image, json, plot } => {
             let (kernel8, image) = artifacts(image)?;
-            let figures = bench::measure(&kernel8, &image)?;
+            let report = bench::measure(&kernel8, &image)?;
             if json {
-                println!("{}", bench::to_json(&figures));
+                println!("{}", bench::to_json(&report.figures));
             } else {
-                print!("{}", bench::table(&figures));
+                print!("{}", bench::table(&report.figures));
+            }
+            if let Some(path) = plot {
+                if report.tokens.is_empty() {
+                    return Err(Error::Plot(format!(
+                        "nothing to draw: no model in /MODELS on {}",
+                        image.display()
+                    )));
+                }
+                let title = "Kingly OS: SmolLM2-135M in the kernel, guest instructions per token";
+                kingly::plot::tokens_chart(&path, title, &report.tokens)?;
+                eprintln!("kingly: wrote {}", path.display());
             }
             Ok(())
         }

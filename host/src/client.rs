@@ -173,6 +173,27 @@ impl QemuMcp {
         )
     }
 
+    /// The card path (8.3 names, as the kernel opens files) of the first
+    /// `.gguf` file in `/MODELS`, if there is one.
+    pub fn model_on_card(&mut self) -> Result<Option<String>> {
+        let listing = self.call_tool("fs_list", json!({"path": "/MODELS"}))?;
+        if listing["isError"] == true {
+            return Ok(None);
+        }
+        let entries = &listing["structuredContent"]["entries"];
+        Ok(entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| {
+                e["long_name"]
+                    .as_str()
+                    .is_some_and(|n| n.to_ascii_lowercase().ends_with(".gguf"))
+            })
+            .and_then(|e| e["name"].as_str())
+            .map(|name| format!("/MODELS/{name}")))
+    }
+
     /// Waits for the response whose id equals `id` (`Value::Null` for errors
     /// about unreadable requests). Notifications that arrive meanwhile are
     /// kept; other lines are kept as unexpected.

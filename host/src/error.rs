@@ -24,6 +24,8 @@ pub enum Error {
     Qemu(String),
     #[error("serial port: {0}")]
     Serial(String),
+    #[error("chart: {0}")]
+    Plot(String),
     #[error("timed out after {seconds:.1} s waiting for {what}")]
     Timeout { what: String, seconds: f64 },
     /// The server sent something that is not what MCP says it should.

@@ -14,6 +14,7 @@ pub mod error;
 mod files;
 pub mod image;
 pub mod kernel;
+pub mod plot;
 pub mod qemu;
 pub mod workspace;
 

@@ -51,6 +51,15 @@ pub fn default_image() -> PathBuf {
     kingly_dir().join("sd.img")
 }
 
+/// The reference model (SmolLM2-135M-Instruct Q4_1), where
+/// `scripts/fetch-model` puts it, or `KINGLY_MODEL` when set.
+pub fn model_path() -> PathBuf {
+    match std::env::var_os("KINGLY_MODEL") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => target_dir().join("models/smollm2-135m-instruct-q4_1.gguf"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,6 +141,31 @@ pub fn image_copy(image: &Path) -> (tempfile::TempDir, PathBuf) {
     (dir, copy)
 }
 
+/// An SD image in `dir` with the kernel and the reference model at
+/// /models/<file name>, as `kingly image --model` makes it.
+pub fn model_image(dir: &Path) -> PathBuf {
+    let model = kingly::workspace::model_path();
+    assert!(
+        model.is_file(),
+        "the reference model is missing at {}: run scripts/fetch-model (or set KINGLY_MODEL)",
+        model.display()
+    );
+    let mut spec = kingly::image::ImageSpec::new(&artifacts().0);
+    spec.host_files
+        .push(kingly::image::model_entry(&model).expect("model entry"));
+    let out = dir.join("sd.img");
+    kingly::image::build_image(&out, &spec).expect("build the model image");
+    out
+}
+
+/// The model's path on the card (8.3 names: the kernel opens short names).
+pub fn model_on_card(board: &mut Board) -> String {
+    board
+        .model_on_card()
+        .expect("fs_list /MODELS")
+        .expect("a .gguf in /MODELS")
+}
+
 /// The `kingly` binary: `KINGLY_BIN` (scripts/test sets it), or built here
 /// once with `cargo build -p kingly`.
 pub fn kingly_bin() -> &'static Path {

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kingly_tests::{artifacts, exclusive, image_copy, kingly_bin};
+use kingly_tests::{artifacts, exclusive, image_copy, kingly_bin, model_image};
 use serde_json::{json, Value};
 
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -253,12 +253,16 @@ fn kingly_serial_names_a_missing_device() {
 }
 
 #[test]
-fn kingly_bench_json_reports_every_figure() {
+fn kingly_bench_json_reports_every_figure_and_plots_tokens() {
     let _turn = exclusive();
-    let (_dir, image) = image_copy(&artifacts().1);
+    let dir = tempfile::tempdir().unwrap();
+    let image = model_image(dir.path());
+    let chart = dir.path().join("tokens.png");
     let output = Command::new(kingly_bin())
         .args(["bench", "--json", "--image"])
         .arg(&image)
+        .arg("--plot")
+        .arg(&chart)
         .stderr(Stdio::inherit())
         .output()
         .expect("run kingly bench");
@@ -270,13 +274,30 @@ fn kingly_bench_json_reports_every_figure() {
         "mcp_dispatch_json_instructions",
         "mcp_dispatch_postcard_instructions",
         "mcp_ping_json_instructions",
+        "sd_raw_read_instructions_per_byte",
+        "sd_file_read_instructions_per_byte",
+        "llm_load_instructions_per_byte",
+        "llm_prompt_instructions_per_token_1core",
+        "llm_generate_instructions_per_token_1core",
+        "llm_prompt_instructions_per_token_4core",
+        "llm_generate_instructions_per_token_4core",
+        "llm_four_core_overhead",
     ] {
         let value = figures[name]["value"]
             .as_f64()
             .unwrap_or_else(|| panic!("{name} missing in {figures}"));
-        assert!(value >= 1.0, "{name} = {value}: a count of instructions");
+        assert!(value > 0.0, "{name} = {value}");
         assert!(figures[name]["unit"].is_string(), "{figures}");
     }
+    // A token costs millions of instructions, on any number of cores.
+    for name in [
+        "llm_generate_instructions_per_token_1core",
+        "llm_generate_instructions_per_token_4core",
+    ] {
+        assert!(figures[name]["value"].as_f64() > Some(1e6), "{figures}");
+    }
+    let png = std::fs::read(&chart).expect("--plot writes the chart");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     // A ping is part of every request: it cannot cost more than a tools/call.
     assert!(
         figures["mcp_ping_json_instructions"]["value"].as_f64()

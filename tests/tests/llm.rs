@@ -10,42 +10,15 @@
 #[path = "../../llm/tests/common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kingly::image::{self, ImageSpec};
-use kingly_tests::{artifacts, boot_image_with, structured, Board};
+use kingly_tests::{boot_image_with, model_image, model_on_card, structured, Board};
 use serde_json::json;
 
 /// Greedy steps generated per reference case.
 const STEPS: usize = 8;
 
-/// An SD image with the kernel and the model at
-/// /models/<file name>, as `kingly image --model` makes it.
-fn model_image(dir: &std::path::Path) -> PathBuf {
-    let mut spec = ImageSpec::new(&artifacts().0);
-    spec.host_files
-        .push(image::model_entry(&common::model_path()).expect("model entry"));
-    let out = dir.join("sd.img");
-    image::build_image(&out, &spec).expect("build the model image");
-    out
-}
 
-/// The model's 8.3 name on the card (the kernel's paths are short names).
-fn model_short_path(board: &mut Board) -> String {
-    let listing = structured(board, "fs_list", json!({"path": "/MODELS"}));
-    let entry = listing["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| {
-            e["long_name"]
-                .as_str()
-                .is_some_and(|n| n.ends_with(".gguf"))
-        })
-        .unwrap_or_else(|| panic!("no .gguf in /MODELS: {listing}"));
-    format!("/MODELS/{}", entry["name"].as_str().unwrap())
-}
 
 #[test]
 fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
@@ -63,7 +36,7 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
         assert!(r["max_abs_diff"].as_f64().unwrap() < 1e-3, "{r}");
     }
 
-    let path = model_short_path(&mut board);
+    let path = model_on_card(&mut board);
     let start = Instant::now();
     let loaded = structured(&mut board, "llm_load", json!({"path": path}));
     println!(
@@ -300,7 +273,7 @@ fn instructions_per_token_under_icount() {
     let mut board = boot_image_with(&img, &["--icount"]);
     board.set_response_timeout(Duration::from_secs(400));
     board.set_session_limit(Duration::from_secs(900));
-    let path = model_short_path(&mut board);
+    let path = model_on_card(&mut board);
     structured(&mut board, "llm_load", json!({"path": path}));
     let case = &common::reference().raw[0];
     let steps = STEPS.min(case.gen_ids.len());

@@ -12,11 +12,9 @@
 #[path = "../../llm/tests/common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kingly::image::{self, ImageSpec};
-use kingly_tests::{artifacts, boot_image_with, structured, Board};
+use kingly_tests::{boot_image_with, model_image, model_on_card, structured, Board};
 use serde_json::{json, Value};
 
 /// Tokens generated per run: enough for a per-token figure after the first.
@@ -27,29 +25,7 @@ const STEPS: usize = 4;
 /// budgets) while the MCP loop does not poll UART0 at all.
 const LONG_PROMPT_WORDS: usize = 300;
 
-fn model_image(dir: &std::path::Path) -> PathBuf {
-    let mut spec = ImageSpec::new(&artifacts().0);
-    spec.host_files
-        .push(image::model_entry(&common::model_path()).expect("model entry"));
-    let out = dir.join("sd.img");
-    image::build_image(&out, &spec).expect("build the model image");
-    out
-}
 
-fn model_short_path(board: &mut Board) -> String {
-    let listing = structured(board, "fs_list", json!({"path": "/MODELS"}));
-    let entry = listing["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| {
-            e["long_name"]
-                .as_str()
-                .is_some_and(|n| n.ends_with(".gguf"))
-        })
-        .unwrap_or_else(|| panic!("no .gguf in /MODELS: {listing}"));
-    format!("/MODELS/{}", entry["name"].as_str().unwrap())
-}
 
 fn u64_of(v: &Value, key: &str) -> u64 {
     v[key]
@@ -61,7 +37,7 @@ fn u64_of(v: &Value, key: &str) -> u64 {
 /// first read to a usable model, timer ticks between the `time_now` calls
 /// around the `llm_load` call).
 fn load(board: &mut Board) -> (u64, u64, u64) {
-    let path = model_short_path(board);
+    let path = model_on_card(board);
     let before = structured(board, "time_now", json!({}));
     let loaded = structured(board, "llm_load", json!({"path": path}));
     let after = structured(board, "time_now", json!({}));

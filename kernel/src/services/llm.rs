@@ -239,7 +239,7 @@ fn info() -> ToolResult {
     })
 }
 
-fn ticks_to_ns(ticks: u64) -> u64 {
+pub(crate) fn ticks_to_ns(ticks: u64) -> u64 {
     (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1))) as u64
 }
 

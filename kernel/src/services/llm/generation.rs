@@ -5,7 +5,9 @@
 //! answer with the same result shape; they differ only in how the prompt's
 //! ids and the end ids are made.
 
-use super::{note_heap, str_arg, Loaded, LOADED, MAX_CONTEXT, MAX_TOP_LOGITS, N_THREADS};
+use super::{
+    note_heap, str_arg, ticks_to_ns, Loaded, LOADED, MAX_CONTEXT, MAX_TOP_LOGITS, N_THREADS,
+};
 use crate::rng;
 use alloc::boxed::Box;
 use alloc::format;
@@ -345,10 +347,7 @@ fn run(
         let n = generation.ids().len();
         ctx.progress(n as f64, Some(r.max_tokens as f64), piece.as_deref());
     };
-    let ns = |ticks: u64| {
-        (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1)))
-            as u64
-    };
+    let ns = ticks_to_ns;
     let ids = generation.ids();
     let step_ns: Vec<u64> = core::iter::once(prompt_done)
         .chain(step_ends.iter().copied())
