@@ -41,8 +41,8 @@ async fn session(target: Target, max_tokens: u32) -> Result<()> {
         target.describe()
     );
     let connection = tokio::select! {
-        connection = Connection::open(&target) => connection.map_err(Error::Protocol)?,
-        () = interrupts.next() => return Err(Error::Protocol("interrupted before the board answered".into())),
+        connection = Connection::open(&target) => connection.map_err(Error::Chat)?,
+        () = interrupts.next() => return Err(Error::Chat("interrupted before the board answered".into())),
     };
     let mut repl = Repl {
         connection,
@@ -251,8 +251,15 @@ impl Repl {
     async fn read(&mut self, uri: &str) -> Result<(), ServiceError> {
         for contents in self.connection.read(uri).await?.contents {
             match contents {
-                ResourceContents::TextResourceContents { text, .. } => {
-                    println!("{}", text.trim_end())
+                ResourceContents::TextResourceContents {
+                    text, mime_type, ..
+                } => {
+                    // JSON (kingly://board, kingly://metrics) reads better indented.
+                    let json = mime_type.as_deref() == Some("application/json");
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(value) if json => println!("{}", pretty(&value)),
+                        _ => println!("{}", text.trim_end()),
+                    }
                 }
                 ResourceContents::BlobResourceContents {
                     blob, mime_type, ..
@@ -301,15 +308,17 @@ impl Repl {
 /// A tool result: structuredContent as JSON, else its text; an error says so.
 fn print_result(result: &CallToolResult) {
     let shown = match &result.structured_content {
-        Some(structured) if result.is_error != Some(true) => {
-            serde_json::to_string_pretty(structured).unwrap_or_else(|_| structured.to_string())
-        }
+        Some(structured) if result.is_error != Some(true) => pretty(structured),
         _ => result_text(result),
     };
     match result.is_error {
         Some(true) => println!("error: the tool says: {shown}"),
         _ => println!("{shown}"),
     }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
 /// The text blocks of a result, one a line; other blocks as JSON.
@@ -326,7 +335,7 @@ fn result_text(result: &CallToolResult) -> String {
 }
 
 fn closed() -> Error {
-    Error::Protocol("the connection to the board closed (did QEMU or the bridge stop?)".into())
+    Error::Chat("the connection to the board closed (did QEMU or the bridge stop?)".into())
 }
 
 fn flush() {
