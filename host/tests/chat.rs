@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use kingly::image::{self, ImageSpec};
 
+mod common;
+use common::{qemu_pids_on, qemu_runs_on};
+
 const PROMPT: &str = "you> ";
 /// Building the kernel if needed, booting, loading ~94 MiB from the card.
 const START_LIMIT: Duration = Duration::from_secs(400);
@@ -293,26 +296,4 @@ fn open_pty() -> (File, OwnedFd) {
         );
     }
     (master, slave)
-}
-
-/// QEMU processes whose command line names `image`.
-fn qemu_pids_on(image: &Path) -> Vec<i32> {
-    let needle = image.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let ours = exe.to_string_lossy().contains("qemu")
-                && String::from_utf8_lossy(&cmdline).contains(&needle);
-            ours.then_some(pid)
-        })
-        .collect()
-}
-
-fn qemu_runs_on(image: &Path) -> bool {
-    !qemu_pids_on(image).is_empty()
 }

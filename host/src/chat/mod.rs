@@ -51,11 +51,10 @@ async fn session(target: Target, max_tokens: u32) -> Result<()> {
         max_tokens,
         model: None,
     };
-    let outcome = repl.start().await;
-    let outcome = match outcome {
-        Ok(()) => repl.run(spawn_stdin_reader()).await,
-        Err(e) => Err(e),
-    };
+    let mut outcome = repl.start().await;
+    if outcome.is_ok() {
+        outcome = repl.run(spawn_stdin_reader()).await;
+    }
     repl.connection.close().await;
     outcome
 }
