@@ -7,6 +7,9 @@
 //! - [`chat`] renders ChatML conversations,
 //! - [`model`] is the llama graph over ggml with a KV cache and greedy
 //!   generation,
+//! - [`sample`] chooses tokens (temperature, top-k, top-p, repetition
+//!   penalty, seeded), and [`generate`] is the token-by-token loop with
+//!   its ends (EOS, stop strings, `max_tokens`, a full context),
 //! - [`vecmath`] is softmax, SiLU and the f16 attention products, rounded
 //!   as llama.cpp rounds them (run as ggml custom ops),
 //! - [`arena`] holds the model file's bytes, aligned, used in place,
@@ -25,9 +28,11 @@ extern crate alloc;
 pub mod ffi;
 pub mod arena;
 pub mod chat;
+pub mod generate;
 pub mod gguf;
 pub mod model;
 pub mod pretokenize;
+pub mod sample;
 pub mod tokenizer;
 pub mod types;
 pub mod vecmath;

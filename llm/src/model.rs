@@ -298,6 +298,10 @@ impl<'m, 'a> Session<'m, 'a> {
         self.n_ctx
     }
 
+    pub fn model(&self) -> &'m Model<'a> {
+        self.model
+    }
+
     /// Forgets the conversation (the cache is overwritten from position 0).
     pub fn reset(&mut self) {
         self.n_past = 0;

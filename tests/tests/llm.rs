@@ -110,6 +110,114 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
         assert_eq!(r["top_logits"].as_array().unwrap().len(), ids.len(), "{r}");
     }
 
+    // llm_chat: the reference's chat cases through the model's template,
+    // greedy, by the same rule. The first ("What is 2+2?") runs to its
+    // <|im_end|>.
+    for (i, case) in reference.chat.iter().enumerate() {
+        let user = case.user.as_deref().unwrap();
+        let steps = if i == 0 {
+            case.gen_ids.len() + 4
+        } else {
+            STEPS.min(case.gen_ids.len())
+        };
+        let start = Instant::now();
+        let r = structured(
+            &mut board,
+            "llm_chat",
+            json!({"messages": [{"role": "user", "content": user}], "max_tokens": steps}),
+        );
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(r["prompt_tokens"], case.prompt_ids.len(), "chat {i}: {r}");
+        let ids: Vec<u32> = serde_json::from_value(r["ids"].clone()).unwrap();
+        let (equal, required) = common::greedy_agreement(&ids, case, 0.1);
+        println!(
+            "chat {i}: {} prompt + {} generated in {secs:.1}s (prompt {} ns), {equal} equal: {:?} ({})",
+            case.prompt_ids.len(),
+            ids.len(),
+            r["timing"]["prompt_ns"],
+            r["text"],
+            r["stop_reason"]
+        );
+        assert!(
+            equal >= required.min(ids.len()),
+            "chat {i}: ids {ids:?} vs llama.cpp {:?}",
+            case.gen_ids
+        );
+        if i == 0 {
+            assert_eq!(
+                r["text"], "The answer to this classic math problem is 4.",
+                "{r}"
+            );
+            assert_eq!(r["stop_reason"], "eos", "{r}");
+        }
+    }
+
+    // A stop string ends the text before it (raw 0 continues " Paris.").
+    let raw0 = reference.raw[0].prompt.as_deref().unwrap();
+    let r = structured(
+        &mut board,
+        "llm_generate",
+        json!({"prompt": raw0, "max_tokens": 6, "stop": [".", "never"]}),
+    );
+    assert_eq!(r["text"], " Paris", "{r}");
+    assert_eq!(r["stop_reason"], "stop", "{r}");
+
+    // Sampling: the same seed and options give the same ids; a run without
+    // a seed reports the one it drew, and that seed repeats it.
+    let sampled = |board: &mut Board, seed: Option<u64>| {
+        let mut args = json!({"prompt": "Once upon a time", "max_tokens": 4,
+            "temperature": 0.8, "top_k": 40, "top_p": 0.9});
+        if let Some(seed) = seed {
+            args["seed"] = json!(seed);
+        }
+        structured(board, "llm_generate", args)
+    };
+    let a = sampled(&mut board, Some(42));
+    let b = sampled(&mut board, Some(42));
+    println!("seed 42: {:?} {}", a["text"], a["ids"]);
+    assert_eq!(a["ids"], b["ids"], "{a} vs {b}");
+    assert_eq!(a["seed"], 42, "{a}");
+    let drawn = sampled(&mut board, None);
+    let seed = drawn["seed"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no seed: {drawn}"));
+    let again = sampled(&mut board, Some(seed));
+    assert_eq!(
+        drawn["ids"], again["ids"],
+        "seed {seed}: {drawn} vs {again}"
+    );
+
+    // Refused before any evaluation: no messages, an unknown role, a bad
+    // option, and a conversation longer than the context.
+    for (args, why) in [
+        (json!({"messages": [], "max_tokens": 1}), "messages"),
+        (
+            json!({"messages": [{"role": "robot", "content": "hi"}], "max_tokens": 1}),
+            "role",
+        ),
+        (
+            json!({"messages": [{"role": "user"}], "max_tokens": 1}),
+            "content",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1, "top_p": 0}),
+            "top_p",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1, "temperature": -1}),
+            "temperature",
+        ),
+        (
+            json!({"messages": [{"role": "user", "content": " a".repeat(2100)}], "max_tokens": 1}),
+            "context",
+        ),
+    ] {
+        let r = board.call_tool("llm_chat", args.clone()).unwrap();
+        assert_eq!(r["isError"], true, "{args}: {r}");
+        let text = r["content"][0]["text"].as_str().unwrap_or_default();
+        assert!(text.contains(why), "{why}: {r}");
+    }
+
     // More tokens than the context holds: refused before any evaluation.
     let long = " a".repeat(2100);
     let r = board

@@ -1,7 +1,8 @@
 //! The LLM engine (the `llm` crate: ggml under the kernel's C shim,
 //! `crate::llm_shim`) as MCP tools: `llm_load`, `llm_info`, `llm_tokenize`,
-//! `llm_generate`, and with `test_tools=1` `llm_selftest` (one ggml matrix
-//! product checked against Rust, on 1–4 threads).
+//! `llm_generate` and `llm_chat` (in [`generation`]), and with
+//! `test_tools=1` `llm_selftest` (one ggml matrix product checked against
+//! Rust, on 1–4 threads).
 //!
 //! The model file is read from the SD card into one 64-byte-aligned
 //! allocation (`llm::arena`) and used in place: ggml's weight tensors point
@@ -16,12 +17,14 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use llm::arena::{Arena, ALIGN};
+use llm::chat::ChatTemplate;
 use llm::gguf::Gguf;
-use llm::model::{argmax_with_margin, top_k, Model, Session};
+use llm::model::Model;
 use mcp::{Context, Tool, ToolResult};
-use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 use spin::Mutex;
+
+mod generation;
 
 /// Heap a generation needs beside the weights (KV cache for
 /// [`MAX_CONTEXT`] tokens, ggml's graph and work buffers): a model is
@@ -42,6 +45,8 @@ struct Loaded {
     architecture: String,
     quantization: &'static str,
     model: Model<'static>,
+    /// The file's chat template, when it is ChatML (`llm_chat` needs it).
+    chat: Option<ChatTemplate>,
     arena_bytes: usize,
 }
 
@@ -54,7 +59,13 @@ fn note_heap() {
 }
 
 pub fn all(test_tools: bool) -> Vec<Tool> {
-    let mut tools = vec![llm_load(), llm_info(), llm_tokenize(), llm_generate()];
+    let mut tools = vec![
+        llm_load(),
+        llm_info(),
+        llm_tokenize(),
+        generation::llm_generate(),
+        generation::llm_chat(),
+    ];
     if test_tools {
         tools.push(llm_selftest());
     }
@@ -70,9 +81,9 @@ fn llm_load() -> Tool {
         name: "llm_load",
         title: "Load a language model",
         description: "Reads a GGUF model (llama architecture, e.g. SmolLM2) from the SD card into memory and \
-                      prepares it for llm_generate. Refused before reading if it would not fit. The kernel \
-                      keeps one model until reboot; loading the same path again is a no-op. Sends progress \
-                      while reading when the request has a progressToken.",
+                      prepares it for llm_generate and llm_chat. Refused before reading if it would not fit. \
+                      The kernel keeps one model until reboot; loading the same path again is a no-op. Sends \
+                      progress while reading when the request has a progressToken.",
         input_schema: json!({
             "type": "object",
             "properties": {"path": {"type": "string", "minLength": 1,
@@ -142,17 +153,19 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
         };
         let (name, architecture) = (meta("general.name"), meta("general.architecture"));
         let quantization = dominant_type(&g);
+        let chat = ChatTemplate::from_gguf(&g);
         let model = Model::load(bytes).map_err(|e| e.to_string())?;
-        Ok((name, architecture, quantization, model))
+        Ok((name, architecture, quantization, model, chat))
     });
     match parsed {
-        Ok((name, architecture, quantization, model)) => {
+        Ok((name, architecture, quantization, model, chat)) => {
             *LOADED.lock() = Some(Loaded {
                 path: path.into(),
                 name,
                 architecture,
                 quantization,
                 model,
+                chat,
                 arena_bytes,
             });
             note_heap();
@@ -263,129 +276,6 @@ fn llm_tokenize() -> Tool {
             ToolResult::Structured(json!({"ids": ids, "pieces": pieces}))
         }),
     }
-}
-
-fn llm_generate() -> Tool {
-    Tool {
-        name: "llm_generate",
-        title: "Generate text (greedy)",
-        description: "Continues a raw prompt with the loaded model, always taking the most likely token, until \
-                      max_tokens or end of text. With a progressToken each token is sent as a progress \
-                      notification; notifications/cancelled stops it within one token.",
-        input_schema: json!({
-            "type": "object",
-            "properties": {
-                "prompt": {"type": "string", "minLength": 1},
-                "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_CONTEXT},
-                "top_logits": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_LOGITS,
-                    "description": "also return the k best (id, logit) at each step"},
-                "n_threads": {"type": "integer", "minimum": 1, "maximum": 4,
-                    "description": "ggml threads (cores); default 1, experimental above"}
-            },
-            "required": ["prompt", "max_tokens"],
-            "additionalProperties": false
-        }),
-        output_schema: Some(json!({
-            "type": "object",
-            "properties": {
-                "text": {"type": "string"},
-                "ids": {"type": "array", "items": {"type": "integer"}},
-                "prompt_tokens": {"type": "integer"},
-                "generated_tokens": {"type": "integer"},
-                "stop_reason": {"enum": ["max_tokens", "eos", "context"]},
-                "top_logits": {"type": "array", "items": {"type": "array"}},
-                "timing": {"type": "object", "description": "prompt evaluation and generation (after the prompt) in ns of the generic timer; under QEMU -icount shift=0 these are guest instructions",
-                    "properties": {"prompt_ns": {"type": "integer"}, "generation_ns": {"type": "integer"}}}
-            },
-            "required": ["text", "ids", "prompt_tokens", "generated_tokens", "stop_reason"]
-        })),
-        handler: Box::new(|args: &Map<String, Value>, ctx: &mut dyn Context| {
-            let max_tokens = args.get("max_tokens").and_then(Value::as_u64).unwrap_or(1) as usize;
-            let k = args.get("top_logits").and_then(Value::as_u64).map(|k| k.min(MAX_TOP_LOGITS) as usize);
-            let n_threads = args.get("n_threads").and_then(Value::as_u64).map_or(N_THREADS, |n| n.clamp(1, 4) as usize);
-            match generate(str_arg(args, "prompt"), max_tokens, k, n_threads, ctx) {
-                Ok(Some(v)) => ToolResult::Structured(v),
-                // Cancelled: the server sends no response.
-                Ok(None) => ToolResult::Error("cancelled".into()),
-                Err(e) => ToolResult::Error(e),
-            }
-        }),
-    }
-}
-
-fn generate(
-    prompt: &str,
-    max_tokens: usize,
-    k: Option<usize>,
-    n_threads: usize,
-    ctx: &mut dyn Context,
-) -> Result<Option<Value>, String> {
-    let guard = LOADED.lock();
-    let l = guard.as_ref().ok_or("no model loaded (llm_load)")?;
-    let t = &l.model.tokenizer;
-    let prompt_ids = t.encode(prompt, false);
-    let context = l.model.hparams.n_ctx_train.min(MAX_CONTEXT);
-    if prompt_ids.is_empty() {
-        return Err("the prompt has no tokens".into());
-    }
-    if prompt_ids.len() > context {
-        return Err(format!(
-            "the prompt has {} tokens; the context holds {context}",
-            prompt_ids.len()
-        ));
-    }
-    let n_ctx = (prompt_ids.len() + max_tokens).min(context);
-    let mut session = Session::new(&l.model, n_ctx).map_err(|e| e.to_string())?;
-    session.n_threads = n_threads;
-    let started = generic_timer::ticks();
-    let mut logits = session.eval(&prompt_ids).map_err(|e| e.to_string())?;
-    let prompt_done = generic_timer::ticks();
-    let mut ids = Vec::new();
-    let mut tops = Vec::new();
-    let stop_reason = loop {
-        note_heap();
-        if ctx.cancelled() {
-            return Ok(None);
-        }
-        let (best, _) = argmax_with_margin(&logits);
-        if let Some(k) = k {
-            tops.push(
-                top_k(&logits, k)
-                    .iter()
-                    .map(|(id, l)| json!([id, l]))
-                    .collect::<Vec<_>>(),
-            );
-        }
-        ids.push(best);
-        let piece = t.decode(&[best]);
-        ctx.progress(ids.len() as f64, Some(max_tokens as f64), Some(&piece));
-        if Some(best) == t.eos {
-            break "eos";
-        }
-        if ids.len() == max_tokens {
-            break "max_tokens";
-        }
-        if session.n_past() >= n_ctx {
-            break "context";
-        }
-        logits = session.eval(&[best]).map_err(|e| e.to_string())?;
-    };
-    let ns = |ticks: u64| {
-        (u128::from(ticks) * 1_000_000_000 / u128::from(generic_timer::frequency_hz().max(1)))
-            as u64
-    };
-    let mut out = json!({
-        "timing": {"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)},
-        "text": t.decode(&ids),
-        "ids": ids,
-        "prompt_tokens": prompt_ids.len(),
-        "generated_tokens": ids.len(),
-        "stop_reason": stop_reason,
-    });
-    if k.is_some() {
-        out["top_logits"] = json!(tops);
-    }
-    Ok(Some(out))
 }
 
 fn llm_selftest() -> Tool {

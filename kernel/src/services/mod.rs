@@ -9,8 +9,8 @@
 //!   and the template `kingly://log/{level}`
 //! - [`fs`]: `fs_list`, `fs_stat`, `fs_read`, `fs_write`, `fs_delete`,
 //!   `fs_mkdir`, `bench_sd_read` and the template `file:///{path}`
-//! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate` (and
-//!   `llm_selftest` with `test_tools=1`)
+//! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate`,
+//!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
 //! - [`prompts`]: `board_report`, `explain_fault`
 
 pub mod bench;
