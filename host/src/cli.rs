@@ -92,7 +92,7 @@ enum Cmd {
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
         /// The longest reply, in tokens (`/max N` changes it).
-        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
         max_tokens: u32,
     },
 }
