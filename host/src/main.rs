@@ -1,7 +1,7 @@
 //! `kingly`: build Kingly OS, run it in QEMU as an MCP stdio server, talk to it.
 
-mod cli;
 mod chat;
+mod cli;
 
 use std::process::ExitCode;
 
