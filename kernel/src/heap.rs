@@ -123,6 +123,8 @@ impl Inner {
             // SAFETY: allocated from `heap` with this layout (its class's
             // layout for cacheable sizes), per this function's contract.
             Some(class) => unsafe { self.heap.deallocate(block, class_layout(class)) },
+            // SAFETY: allocated from `heap` with exactly this layout (too
+            // big or too aligned to be cached), per this function's contract.
             None => unsafe { self.heap.deallocate(block, layout) },
         }
     }

@@ -2,9 +2,9 @@
 //! what the kernel itself has to say in between (new log records, changed
 //! resources).
 
-use crate::services::resources::{LOG_URI, METRICS_URI};
+use crate::services::resources::{changed_template_uris, LOG_URI, METRICS_URI};
 use crate::transport::UartTransport;
-use crate::{klog, metrics, watchdog};
+use crate::{klog, metrics, storage, watchdog};
 use mcp::Server;
 use rpi4::generic_timer;
 use serde_json::json;
@@ -43,6 +43,14 @@ pub fn run(mut server: Server) -> ! {
                 server.log(record.level, "kernel", data, &mut transport);
             }
             server.resource_updated(LOG_URI, &mut transport);
+        }
+        // Subscribed template URIs: a log level, a file on the card.
+        let most_severe_logged = new.iter().map(|record| record.level).max();
+        let files = storage::changes::take();
+        if most_severe_logged.is_some() || files.is_some() {
+            for uri in changed_template_uris(&server, most_severe_logged, files.as_ref()) {
+                server.resource_updated(&uri, &mut transport);
+            }
         }
         let now = generic_timer::ticks();
         if metrics_changed && now.saturating_sub(metrics_notified_at) >= interval {

@@ -20,7 +20,7 @@ struct Run {
 }
 
 /// Generates from the chat prompt of reference case 0 ("What is 2+2?"),
-/// the prompt evaluated in pieces of 8 tokens as the kernel does, or
+/// the prompt evaluated in pieces of 4 tokens as the kernel does, or
 /// (`in_pieces` false) all at once by the first step.
 fn chat(
     model: &Model<'_>,
@@ -55,7 +55,7 @@ fn chat(
         ends,
         Some(2),
     );
-    while in_pieces && g.feed_prompt(8).unwrap() {}
+    while in_pieces && g.feed_prompt(4).unwrap() {}
     while g.step().unwrap().is_some() {}
     assert_eq!(g.top_logits().len(), g.ids().len());
     Run {

@@ -64,6 +64,7 @@ use serde::de::{self, DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Vis
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::object::Object;
 use crate::server::Server;
 
 /// Deepest nesting accepted in a decoded message, counting the envelope as
@@ -404,25 +405,6 @@ impl PostcardOut {
         self.0.extend_from_slice(s.as_bytes());
     }
 
-    /// A string that `write` appends as UTF-8 text, written in place (no
-    /// temporary `String`): the length prefix is filled in afterwards.
-    pub(crate) fn str_in_place(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        let at = self.0.len();
-        self.0.push(0);
-        write(&mut self.0);
-        let len = self.0.len() - at - 1;
-        if len < 0x80 {
-            self.0[at] = len as u8;
-            return;
-        }
-        // Rare (a text over 127 bytes): the varint takes more than the one
-        // byte reserved; move the text up by the difference.
-        let mut prefix = PostcardOut(Vec::with_capacity(10));
-        prefix.varint(len as u64);
-        self.0[at] = prefix.0[0];
-        self.0.splice(at + 1..at + 1, prefix.0[1..].iter().copied());
-    }
-
     pub(crate) fn id(&mut self, id: &Id) {
         match id {
             Id::U64(n) => {
@@ -492,6 +474,16 @@ impl PostcardOut {
             }
         }
     }
+
+    /// A structured tool result, members in order.
+    pub(crate) fn object(&mut self, object: &Object) {
+        self.tag(BinTag::Object);
+        self.varint(object.len() as u64);
+        for (key, item) in object.iter() {
+            self.str(key);
+            self.value(item);
+        }
+    }
 }
 
 /// The variant indexes of [`BinValue`] (part of the ABI).
@@ -537,7 +529,7 @@ pub fn handle_binary(server: &mut Server, request: &[u8]) -> Option<Vec<u8>> {
         }
     }
     let reply = server.handle_line(message.to_json_line().as_bytes())?;
-    let reply =
+    let mut reply =
         Message::from_json_line_with(reply.as_bytes(), Limits::TRUSTED).unwrap_or_else(|err| {
             Message::Error {
                 id: message.id().cloned(),
@@ -546,7 +538,36 @@ pub fn handle_binary(server: &mut Server, request: &[u8]) -> Option<Vec<u8>> {
                 data: None,
             }
         });
+    if let (Message::Request { method, .. }, Message::Response { result, .. }) =
+        (&message, &mut reply)
+    {
+        if method == "tools/call" {
+            drop_text_mirror(result);
+        }
+    }
     Some(encode(&reply))
+}
+
+/// Leaves the text mirror of `structuredContent` out of a `CallToolResult`
+/// (`content` becomes `[]`): how every binary answer to `tools/call` comes.
+///
+/// A JSON answer repeats a structured result as JSON text in `content`
+/// because the specification asks it for clients that only read `content`.
+/// Binary callers are the kernel's own and EL0 programs, which read
+/// `structuredContent`; printing and escaping the mirror was a fifth of a
+/// trivial postcard `tools/call` (docs/performance.md).
+pub fn drop_text_mirror(result: &mut BinValue) {
+    let BinValue::Object(members) = result else {
+        return;
+    };
+    if !members.iter().any(|(key, _)| key == "structuredContent") {
+        return;
+    }
+    for (key, value) in members.iter_mut() {
+        if key == "content" {
+            *value = BinValue::Array(Vec::new());
+        }
+    }
 }
 
 impl Message {
@@ -1775,7 +1796,9 @@ mod tests {
             description: "Returns its arguments.",
             input_schema: json!({"type":"object"}),
             output_schema: None,
-            handler: Box::new(|args, _context| ToolResult::Structured(json!({ "args": args }))),
+            handler: Box::new(|args, _context| {
+                ToolResult::Structured(crate::object! { "args": args })
+            }),
         });
         let initialize = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
         assert!(server.handle_line(initialize).is_some());
@@ -1800,7 +1823,17 @@ mod tests {
         let json = server
             .handle_line(request.to_json_line().as_bytes())
             .unwrap();
-        assert_eq!(reply, Message::from_json_line(json.as_bytes()).unwrap());
+        // The same answer, but for the text mirror of the structured result.
+        let mut want = Message::from_json_line(json.as_bytes()).unwrap();
+        let Message::Response { result, .. } = &mut want else {
+            panic!("{want:?}")
+        };
+        assert_eq!(
+            serde_json::Value::from(&*result)["content"][0]["text"],
+            r#"{"args":{"n":-1}}"#
+        );
+        drop_text_mirror(result);
+        assert_eq!(reply, want);
         let Message::Response { id, result } = reply else {
             panic!("{reply:?}")
         };
@@ -1907,7 +1940,12 @@ mod tests {
             let mut binary_side = with_tools(initialized);
             for line in &lines {
                 let want = json_side.handle_line(line.as_bytes()).map(|reply| {
-                    Message::from_json_line_with(reply.as_bytes(), Limits::TRUSTED).unwrap()
+                    let mut reply =
+                        Message::from_json_line_with(reply.as_bytes(), Limits::TRUSTED).unwrap();
+                    if let Message::Response { result, .. } = &mut reply {
+                        drop_text_mirror(result);
+                    }
+                    reply
                 });
                 let request = Message::from_json_line(line.as_bytes()).unwrap();
                 assert_eq!(call(&mut binary_side, &request), want, "{line}");

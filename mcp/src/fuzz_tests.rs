@@ -93,7 +93,7 @@ fn fuzz_server() -> Server {
         description: "echo",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|args, _| ToolResult::Structured(Value::Object(args.clone()))),
+        handler: Box::new(|args, _| ToolResult::Structured(args.clone().into())),
     });
     s.add_tool(Tool {
         name: "fail",
@@ -137,6 +137,7 @@ fn fuzz_server() -> Server {
         mime_type: "text/plain",
         read: Box::new(|uri, _| Ok(Some(Contents::Blob(uri.as_bytes().to_vec())))),
         complete: Some(Box::new(|_, prefix| alloc::vec![prefix.into()])),
+        subscribable: false,
     });
     s.add_prompt(Prompt {
         name: "greet",

@@ -11,6 +11,8 @@ use alloc::vec::Vec;
 use core::fmt::{self, Write};
 use serde_json::Value;
 
+use crate::object::Object;
+
 /// A buffer JSON text is appended to.
 pub trait Buffer {
     fn push_str(&mut self, s: &str);
@@ -148,12 +150,41 @@ pub fn write_value<B: Buffer + ?Sized>(out: &mut B, v: &Value) {
     emit(&mut Plain(out), v);
 }
 
-/// Appends the JSON text of `v` as a JSON string literal, quotes included:
-/// the same as `write_str(out, &to_string(v))`, without the temporary.
-pub fn write_value_as_str<B: Buffer + ?Sized>(out: &mut B, v: &Value) {
+/// Appends `o` as compact JSON, members in order.
+pub fn write_object<B: Buffer + ?Sized>(out: &mut B, o: &Object) {
+    emit_object(&mut Plain(out), o);
+}
+
+/// Appends the JSON text of `o` as a JSON string literal, quotes included
+/// (a structured tool result's text mirror).
+pub fn write_object_as_str<B: Buffer + ?Sized>(out: &mut B, o: &Object) {
     out.push_ascii(b'"');
-    emit(&mut Escaped(&mut *out), v);
+    emit_object(&mut Escaped(&mut *out), o);
     out.push_ascii(b'"');
+}
+
+/// `o` as compact JSON text.
+pub fn object_to_string(o: &Object) -> String {
+    let mut out = String::with_capacity(64);
+    write_object(&mut out, o);
+    out
+}
+
+fn emit_object(sink: &mut impl Sink, o: &Object) {
+    emit_members(sink, o.iter());
+}
+
+fn emit_members<'a>(sink: &mut impl Sink, members: impl Iterator<Item = (&'a str, &'a Value)>) {
+    sink.buf().push_ascii(b'{');
+    for (i, (k, item)) in members.enumerate() {
+        if i > 0 {
+            sink.buf().push_ascii(b',');
+        }
+        sink.string(k);
+        sink.buf().push_ascii(b':');
+        emit(sink, item);
+    }
+    sink.buf().push_ascii(b'}');
 }
 
 fn emit(sink: &mut impl Sink, v: &Value) {
@@ -175,18 +206,7 @@ fn emit(sink: &mut impl Sink, v: &Value) {
             }
             sink.buf().push_ascii(b']');
         }
-        Value::Object(map) => {
-            sink.buf().push_ascii(b'{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    sink.buf().push_ascii(b',');
-                }
-                sink.string(k);
-                sink.buf().push_ascii(b':');
-                emit(sink, item);
-            }
-            sink.buf().push_ascii(b'}');
-        }
+        Value::Object(map) => emit_members(sink, map.iter().map(|(k, v)| (k.as_str(), v))),
     }
 }
 
@@ -223,12 +243,12 @@ mod tests {
     }
 
     #[test]
-    fn value_as_str_is_the_escaped_text() {
-        for v in samples() {
-            let mut out = String::new();
-            write_value_as_str(&mut out, &v);
-            let expected = serde_json::to_string(&serde_json::to_string(&v).unwrap()).unwrap();
-            assert_eq!(out, expected);
-        }
+    fn objects_print_in_order_as_serde_json_would() {
+        let o = crate::object! {"z": json!({"k\"ey": [1, null]}), "a": "é\n"};
+        assert_eq!(object_to_string(&o), serde_json::to_string(&o).unwrap());
+        let mut out = String::new();
+        write_object_as_str(&mut out, &o);
+        let expected = serde_json::to_string(&serde_json::to_string(&o).unwrap()).unwrap();
+        assert_eq!(out, expected);
     }
 }

@@ -11,7 +11,8 @@
 //!   in one strict pass; [`json_out`] writes JSON into a `String`,
 //! - [`limits`] lists every bound the server enforces,
 //! - [`protocol`] names the revisions of both eras and the era rule,
-//! - [`registry`], [`resources`], [`prompts`] hold what the kernel offers,
+//! - [`registry`], [`resources`], [`prompts`] hold what the kernel offers
+//!   (a tool's structured result is an [`object::Object`]),
 //!   kept in a [`catalog`], listed in [`pagination`] pages, with tool
 //!   arguments checked by [`schema`],
 //! - [`context`] is what a running tool may do (progress, cancellation, log),
@@ -68,6 +69,7 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod object;
 pub mod pagination;
 pub mod params;
 pub mod prompts;
@@ -82,10 +84,19 @@ pub use context::{Context, NoContext};
 pub use framing::{Frame, LineFramer, MAX_LINE_BYTES};
 pub use logging::LogLevel;
 pub use metrics::Metrics;
+pub use object::Object;
 pub use prompts::{Prompt, PromptArgument, PromptMessage, PromptResult, Role};
 pub use registry::{Tool, ToolResult};
 pub use resources::{Contents, Resource, ResourceTemplate};
 pub use server::{NullTransport, Server, ServerInfo, Transport};
+
+/// What [`object!`] expands to needs, reachable from any crate.
+#[doc(hidden)]
+pub mod __private {
+    pub use alloc::borrow::Cow;
+    pub use alloc::vec;
+    pub use serde_json::json;
+}
 
 #[cfg(test)]
 mod fuzz_tests;

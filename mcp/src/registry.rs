@@ -7,7 +7,7 @@
 //! model should see) without each driver re-implementing it.
 
 use alloc::boxed::Box;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec;
 use core::fmt;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::{Catalog, Keyed};
 use crate::context::{Context, NoContext};
 use crate::json_out;
+use crate::object::Object;
 
 /// The signature of a tool implementation: it receives the call's
 /// `arguments` object (empty when the client sent none; already checked
@@ -86,9 +87,9 @@ pub struct ToolDescriptor<'a> {
 /// What a handler produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolResult {
-    /// Machine-readable output; also mirrored as JSON text for clients that
-    /// only read `content`.
-    Structured(Value),
+    /// Machine-readable output (`structuredContent`); JSON answers also
+    /// mirror it as text for clients that only read `content`.
+    Structured(Object),
     /// Plain text output.
     Text(String),
     /// The tool ran but failed (bad argument values, hardware refused, ...).
@@ -102,7 +103,7 @@ impl ToolResult {
     pub fn into_call_result(self) -> Value {
         match self {
             ToolResult::Structured(v) => {
-                let text = serde_json::to_string(&v).unwrap_or_else(|_| "null".to_string());
+                let text = json_out::object_to_string(&v);
                 json!({
                     "content": vec![text_block(text)],
                     "structuredContent": v,
@@ -123,9 +124,9 @@ impl ToolResult {
         out.push_str("{\"content\":[{\"type\":\"text\",\"text\":");
         match self {
             ToolResult::Structured(v) => {
-                json_out::write_value_as_str(out, v);
+                json_out::write_object_as_str(out, v);
                 out.push_str("}],\"structuredContent\":");
-                json_out::write_value(out, v);
+                json_out::write_object(out, v);
                 out.push_str(",\"isError\":false");
             }
             ToolResult::Text(t) => {
@@ -166,11 +167,11 @@ mod tests {
 
     #[test]
     fn structured_result_mirrors_json_text() {
-        let r = ToolResult::Structured(json!({"b":[1,2],"a":"x"})).into_call_result();
+        let r = ToolResult::Structured(crate::object! {"b": [1, 2], "a": "x"}).into_call_result();
         assert_eq!(
             r,
             json!({
-                "content":[{"type":"text","text":"{\"a\":\"x\",\"b\":[1,2]}"}],
+                "content":[{"type":"text","text":"{\"b\":[1,2],\"a\":\"x\"}"}],
                 "structuredContent":{"a":"x","b":[1,2]},
                 "isError":false
             })
@@ -180,7 +181,7 @@ mod tests {
     #[test]
     fn written_results_equal_the_value_form() {
         for r in [
-            ToolResult::Structured(json!({"b":[1,2],"a":"x\n"})),
+            ToolResult::Structured(crate::object! {"b": [1, 2], "a": "x\n"}),
             ToolResult::Text("hi \"there\"".into()),
             ToolResult::Error("no".into()),
         ] {

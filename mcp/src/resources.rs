@@ -92,6 +92,10 @@ pub struct ResourceTemplate {
     pub read: TemplateReadFn,
     /// Suggests values for a variable (`completion/complete`).
     pub complete: Option<CompleteFn>,
+    /// Whether clients may subscribe to the URIs it matches; the kernel
+    /// then reports their changes with [`crate::Server::resource_updated`],
+    /// finding them among [`crate::Server::subscribed_uris`].
+    pub subscribable: bool,
 }
 
 impl ResourceTemplate {
@@ -180,6 +184,7 @@ mod tests {
             mime_type: "text/plain",
             read: Box::new(|_, _| Ok(None)),
             complete: None,
+            subscribable: false,
         }
     }
 

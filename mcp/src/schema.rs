@@ -22,11 +22,18 @@ pub fn validate(schema: &Value, value: &Value) -> Result<(), String> {
 /// `Value` (tool input schemas are object schemas).
 pub fn validate_arguments(schema: &Value, arguments: &Map<String, Value>) -> Result<(), String> {
     match schema.as_object() {
-        // `{"type": "object"}` alone accepts every arguments object: skip
-        // the look-ups (the common case for tools without parameters).
-        Some(schema) if schema.len() == 1 && schema.contains_key("type") => Ok(()),
         Some(schema) => check_object(schema, arguments, "arguments"),
         None => Ok(()),
+    }
+}
+
+/// Whether [`validate_arguments`] passes every arguments object: the
+/// schema is `{"type": "object"}` alone (a tool without parameters) or not
+/// an object schema at all. The server works this out once per tool.
+pub fn accepts_any_object(schema: &Value) -> bool {
+    match schema.as_object() {
+        Some(schema) => schema.len() == 1 && schema.get("type") == Some(&Value::from("object")),
+        None => true,
     }
 }
 
@@ -180,6 +187,14 @@ fn type_names(t: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn open_schemas_are_recognized() {
+        assert!(accepts_any_object(&json!({"type": "object"})));
+        assert!(!accepts_any_object(&json!({"type": "object", "required": ["a"]})));
+        assert!(!accepts_any_object(&json!({"type": "string"})));
+        assert!(!accepts_any_object(&json!({"properties": {}})));
+    }
 
     #[test]
     fn accepts_and_rejects() {

@@ -83,7 +83,7 @@ pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
 #[derive(Debug)]
 pub struct Server {
     info: ServerInfo,
-    tools: Catalog<Tool>,
+    tools: Catalog<tools::Registered>,
     resources: Catalog<Resource>,
     templates: Catalog<ResourceTemplate>,
     prompts: Catalog<Prompt>,
@@ -204,7 +204,7 @@ impl Server {
 
     /// Registers a tool; one with the same name is replaced in place.
     pub fn add_tool(&mut self, tool: Tool) {
-        self.tools.add(tool);
+        self.tools.add(tools::Registered::new(tool));
     }
 
     /// Registers a resource; one with the same URI is replaced in place.

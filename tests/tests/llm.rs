@@ -225,41 +225,69 @@ fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
         .unwrap();
     assert_eq!(r["isError"], true, "{r}");
 
-    // Cancelled after its first token: no response, at most one more token.
+    // Cancelled after its first token: no response, at most one more
+    // token. llm_chat's prompt is evaluated in pieces before that token.
+    cancel_after_first_token(
+        &mut board,
+        "gen",
+        "llm_generate",
+        json!({"prompt": "Once upon a time", "max_tokens": 200}),
+    );
+    let first = cancel_after_first_token(
+        &mut board,
+        "chat",
+        "llm_chat",
+        json!({"messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 200}),
+    );
+    assert_eq!(first["params"]["message"], "The", "{first}");
+}
+
+/// Calls `tool` with a progressToken (= `id`), cancels it after the first
+/// token's progress, and checks that no response came and at most one
+/// more token did. Returns the first progress notification.
+fn cancel_after_first_token(
+    board: &mut Board,
+    id: &str,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> serde_json::Value {
     board
         .send(
-            &json!({"jsonrpc": "2.0", "id": "gen", "method": "tools/call", "params": {
-            "name": "llm_generate", "arguments": {"prompt": "Once upon a time", "max_tokens": 200},
-            "_meta": {"progressToken": "gen"}}}),
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": tool, "arguments": arguments, "_meta": {"progressToken": id}}}),
         )
         .unwrap();
-    loop {
+    let first = loop {
         let m = board.next_message("the first token's progress").unwrap();
-        assert!(m.get("id").is_none(), "a response before any progress: {m}");
+        assert!(
+            m.get("id").is_none(),
+            "{tool}: a response before any progress: {m}"
+        );
         if m["method"] == "notifications/progress" {
             assert_eq!(m["params"]["progress"].as_f64(), Some(1.0), "{m}");
-            break;
+            break m;
         }
-    }
+    };
     board
         .notify(
             "notifications/cancelled",
-            Some(json!({"requestId": "gen", "reason": "test"})),
+            Some(json!({"requestId": id, "reason": "test"})),
         )
         .unwrap();
-    let r = structured(&mut board, "llm_tokenize", json!({"text": "still here"}));
+    let r = structured(board, "llm_tokenize", json!({"text": "still here"}));
     assert!(!r["ids"].as_array().unwrap().is_empty(), "{r}");
     let later = board
         .take_notifications()
         .into_iter()
-        .filter(|m| m["params"]["progressToken"] == "gen")
+        .filter(|m| m["params"]["progressToken"] == id)
         .count();
-    assert!(later <= 1, "{later} tokens after the cancellation");
+    assert!(later <= 1, "{tool}: {later} tokens after the cancellation");
     let stdout = String::from_utf8_lossy(&board.stdout_bytes()).to_string();
     assert!(
-        !stdout.contains(r#""id":"gen""#),
-        "the cancelled generation got a response"
+        !stdout.contains(&format!(r#""id":"{id}""#)),
+        "the cancelled {tool} got a response"
     );
+    first
 }
 
 /// Guest instructions per generated token: under `-icount shift=0` the

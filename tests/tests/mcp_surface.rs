@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kingly_tests::{boot, expect_error, send_line};
+use kingly_tests::{boot, expect_error, send_line, structured};
 use serde_json::{json, Value};
 
 fn text_of(read_result: &Value) -> String {
@@ -234,6 +234,66 @@ fn kernel_log_records_reach_log_level_and_subscription_listeners() {
                 && n["params"]["uri"] == "kingly://log"),
         "no update for the subscribed log: {notes:?}"
     );
+}
+
+#[test]
+fn files_and_log_levels_can_be_watched_through_their_template_uris() {
+    let mut board = boot();
+    // Any case and a percent-encoded directory: FAT names ignore case.
+    let watched = "file:///notes%2Fsub.txt";
+    for uri in [
+        watched,
+        "file:///OTHER.TXT",
+        "kingly://log/info",
+        "kingly://log/error",
+    ] {
+        let result = board.call("resources/subscribe", Some(json!({ "uri": uri })));
+        assert_eq!(result.unwrap(), json!({}), "{uri}");
+    }
+    let unknown = board
+        .request(
+            "resources/subscribe",
+            Some(json!({"uri": "kingly://nope/x"})),
+        )
+        .unwrap();
+    expect_error(&unknown, -32002);
+    board.take_notifications();
+
+    structured(&mut board, "fs_mkdir", json!({"path": "/NOTES"}));
+    let text = "written while watched";
+    structured(
+        &mut board,
+        "fs_write",
+        json!({"path": "/NOTES/SUB.TXT", "data": text, "mode": "create"}),
+    );
+    // mem_test logs its outcome at info.
+    board
+        .call_tool("mem_test", json!({"bytes": 1 << 20}))
+        .unwrap();
+    board.request("ping", None).unwrap();
+    let updated: Vec<String> = board
+        .take_notifications()
+        .iter()
+        .filter(|n| n["method"] == "notifications/resources/updated")
+        .map(|n| n["params"]["uri"].as_str().unwrap().to_string())
+        .collect();
+    for uri in [watched, "kingly://log/info"] {
+        assert_eq!(
+            updated.iter().filter(|u| *u == uri).count(),
+            1,
+            "{uri}: {updated:?}"
+        );
+    }
+    for uri in ["file:///OTHER.TXT", "kingly://log/error"] {
+        assert!(
+            !updated.iter().any(|u| u == uri),
+            "{uri} did not change: {updated:?}"
+        );
+    }
+    let read = board
+        .call("resources/read", Some(json!({ "uri": watched })))
+        .unwrap();
+    assert_eq!(text_of(&read), text);
 }
 
 /// Every message the board sends until it has been quiet for `quiet`.

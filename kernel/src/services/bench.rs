@@ -10,7 +10,7 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use mcp::binary;
-use mcp::{Context, Server, ServerInfo, Tool, ToolResult};
+use mcp::{Context, Object, Server, ServerInfo, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::Map;
 use serde_json::{json, Value};
@@ -36,7 +36,7 @@ fn bench_server() -> Server {
         input_schema: json!({"type": "object"}),
         output_schema: None,
         handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| {
-            ToolResult::Structured(json!({"ok": true}))
+            ToolResult::Structured(mcp::object! {"ok": true})
         }),
     });
     // A handshake-era session, as a client would have set up.
@@ -57,15 +57,15 @@ impl Measurement {
         (self.ticks as f64) * 1e9 / (self.cntfrq_hz as f64) / f64::from(self.iterations.max(1))
     }
 
-    pub fn to_json(self, what: &str) -> Value {
-        json!({
+    pub fn to_object(self, what: &str) -> Object {
+        mcp::object! {
             "what": what,
             "iterations": self.iterations,
             "ticks": self.ticks,
             "cntfrq_hz": self.cntfrq_hz,
             "ns_per_iteration": self.ns_per_iteration(),
             "note": "under qemu -icount shift=0 one guest instruction is 1 ns: ns_per_iteration is instructions per iteration",
-        })
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use base64::Engine;
 use mcp::resources::{Contents, ResourceTemplate};
-use mcp::{Context, Tool, ToolResult};
+use mcp::{Context, Object, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 
@@ -55,8 +55,8 @@ fn entry_schema() -> Value {
     })
 }
 
-fn entry_json(e: &Entry) -> Value {
-    json!({"name": e.name, "long_name": e.long_name, "size": e.size, "is_dir": e.is_dir, "modified": e.modified})
+fn entry_object(e: &Entry) -> Object {
+    mcp::object! {"name": e.name, "long_name": e.long_name, "size": e.size, "is_dir": e.is_dir, "modified": e.modified}
 }
 
 fn path_arg(args: &Map<String, Value>) -> &str {
@@ -82,10 +82,10 @@ fn fs_list() -> Tool {
         handler: Box::new(|args: &Map<String, Value>, _: &mut dyn Context| {
             let path = path_arg(args);
             match storage::list(path) {
-                Ok(entries) => ToolResult::Structured(json!({
+                Ok(entries) => ToolResult::Structured(mcp::object! {
                     "path": path,
-                    "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
-                })),
+                    "entries": entries.iter().map(entry_object).collect::<Vec<_>>(),
+                }),
                 Err(e) => ToolResult::Error(e.0),
             }
         }),
@@ -111,11 +111,13 @@ fn fs_stat() -> Tool {
             let path = path_arg(args);
             match storage::stat(path) {
                 Ok(e) => {
-                    let mut v = entry_json(&e);
-                    v["path"] = json!(path);
+                    let mut o = mcp::object! {"path": path};
+                    for (key, value) in entry_object(&e).iter() {
+                        o.insert(String::from(key), value.clone());
+                    }
                     let parts = storage::parse_path(path).unwrap_or_default();
-                    v["read_only"] = json!(storage::protected() && storage::is_boot_file(&parts));
-                    ToolResult::Structured(v)
+                    o.insert("read_only", storage::protected() && storage::is_boot_file(&parts));
+                    ToolResult::Structured(o)
                 }
                 Err(e) => ToolResult::Error(e.0),
             }
@@ -175,7 +177,7 @@ fn fs_read() -> Tool {
                 (None, Err(e)) => ("base64", encode(e.as_bytes())),
             };
             let returned = if encoding == "utf8" { data.len() } else { decoded_len(&data) };
-            ToolResult::Structured(json!({
+            ToolResult::Structured(mcp::object! {
                 "path": path,
                 "offset": offset,
                 "length": returned,
@@ -183,7 +185,7 @@ fn fs_read() -> Tool {
                 "eof": u64::from(offset) + returned as u64 >= u64::from(size),
                 "encoding": encoding,
                 "data": data,
-            }))
+            })
         }),
     }
 }
@@ -245,9 +247,12 @@ fn fs_write() -> Tool {
                 _ => WriteMode::Append,
             };
             match storage::write(path, &bytes, mode) {
-                Ok(size) => ToolResult::Structured(json!({
-                    "path": path, "mode": mode_name, "bytes_written": bytes.len(), "size": size,
-                })),
+                Ok(size) => ToolResult::Structured(mcp::object! {
+                    "path": path,
+                    "mode": mode_name,
+                    "bytes_written": bytes.len(),
+                    "size": size,
+                }),
                 Err(e) => ToolResult::Error(e.0),
             }
         }),
@@ -279,7 +284,11 @@ fn simple_tool(
         handler: Box::new(move |args: &Map<String, Value>, _: &mut dyn Context| {
             let path = path_arg(args);
             match op(path) {
-                Ok(()) => ToolResult::Structured(json!({"path": path, done: true})),
+                Ok(()) => {
+                    let mut o = mcp::object! {"path": path};
+                    o.insert(done, true);
+                    ToolResult::Structured(o)
+                }
                 Err(e) => ToolResult::Error(e.0),
             }
         }),
@@ -321,10 +330,9 @@ pub fn file_template() -> ResourceTemplate {
         mime_type: "application/octet-stream",
         read: Box::new(|_uri: &str, vars: &Map<String, Value>| {
             let raw = vars.get("path").and_then(Value::as_str).unwrap_or_default();
-            let Some(decoded) = percent_decode(raw) else {
+            let Some(path) = path_of_segment(raw) else {
                 return Err(format!("{raw}: bad percent-encoding"));
             };
-            let path = format!("/{decoded}");
             match storage::stat(&path) {
                 Ok(e) if e.is_dir => return Err(format!("{path}: is a directory (use fs_list)")),
                 Ok(e) if u64::from(e.size) > MAX_READ_BYTES => {
@@ -343,7 +351,18 @@ pub fn file_template() -> ResourceTemplate {
             }
         }),
         complete: None,
+        subscribable: true,
     }
+}
+
+/// The card path a `file:///{path}` URI names (its one segment
+/// percent-decoded), or `None` for another URI or a bad encoding.
+pub fn path_of_file_uri(uri: &str) -> Option<String> {
+    path_of_segment(uri.strip_prefix("file:///")?)
+}
+
+fn path_of_segment(segment: &str) -> Option<String> {
+    Some(format!("/{}", percent_decode(segment)?))
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -411,14 +430,14 @@ fn bench_sd_read() -> Tool {
                 Ok((what, n, ticks)) => {
                     let freq = generic_timer::frequency_hz();
                     let ns = ticks as f64 * 1e9 / freq as f64;
-                    ToolResult::Structured(json!({
+                    ToolResult::Structured(mcp::object! {
                         "what": what,
                         "bytes": n,
                         "ticks": ticks,
                         "cntfrq_hz": freq,
                         "ns_per_byte": if n > 0 { ns / n as f64 } else { 0.0 },
                         "mb_per_s": if ns > 0.0 { n as f64 / ns * 1e3 } else { 0.0 },
-                    }))
+                    })
                 }
                 Err(e) => ToolResult::Error(e.0),
             }

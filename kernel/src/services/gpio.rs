@@ -8,7 +8,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use mcp::{Context, Tool, ToolResult};
+use mcp::{Context, Object, Tool, ToolResult};
 use rpi4::gpio::{Function, Pull, MAX_PIN};
 use serde_json::{json, Map, Value};
 
@@ -51,15 +51,15 @@ fn pin_arg(args: &Map<String, Value>) -> u32 {
 }
 
 /// {pin, mode, pull, level, event_detected} as the hardware reads now.
-fn pin_state(pin: u32) -> Value {
+fn pin_state(pin: u32) -> Object {
     pins::with(|gpio| {
-        json!({
+        mcp::object! {
             "pin": pin,
             "mode": gpio.function(pin).map(mode_name).unwrap_or("input"),
             "pull": pull_name(gpio.pull(pin).ok().flatten()),
             "level": gpio.level(pin).unwrap_or(false),
             "event_detected": gpio.event_detected(pin).unwrap_or(false),
-        })
+        }
     })
 }
 

@@ -219,7 +219,7 @@ fn info() -> ToolResult {
     let Some(l) = guard.as_ref() else {
         return ToolResult::Error("no model loaded (llm_load)".into());
     };
-    ToolResult::Structured(json!({
+    ToolResult::Structured(mcp::object! {
         "model": l.name,
         "path": l.path,
         "architecture": l.architecture,
@@ -227,8 +227,8 @@ fn info() -> ToolResult {
         "quantization": l.quantization,
         "context_length": l.model.hparams.n_ctx_train.min(MAX_CONTEXT),
         "n_vocab": l.model.hparams.n_vocab,
-        "arena": {"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)},
-    }))
+        "arena": json!({"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)}),
+    })
 }
 
 fn llm_info() -> Tool {
@@ -273,7 +273,7 @@ fn llm_tokenize() -> Tool {
             let t = &l.model.tokenizer;
             let ids = t.encode(str_arg(args, "text"), special);
             let pieces: Vec<String> = ids.iter().map(|&id| t.decode(&[id])).collect();
-            ToolResult::Structured(json!({"ids": ids, "pieces": pieces}))
+            ToolResult::Structured(mcp::object! {"ids": ids, "pieces": pieces})
         }),
     }
 }
@@ -323,6 +323,6 @@ fn selftest(n_threads: usize) -> ToolResult {
         }
     }
     ToolResult::Structured(
-        json!({"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff}),
+        mcp::object! {"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff},
     )
 }

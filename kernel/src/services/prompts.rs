@@ -34,7 +34,7 @@ fn board_report() -> Prompt {
                     FOCUS.join(", ")
                 ));
             }
-            let facts = sys_info_now();
+            let facts = mcp::json_out::object_to_string(&sys_info_now());
             let text = format!(
                 "Here are the current facts of my Kingly OS board (a Raspberry Pi 4 or QEMU raspi4b), as JSON:\n\n\
                  {facts}\n\nWrite a short health report{}. Point out anything unusual \

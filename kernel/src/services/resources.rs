@@ -2,24 +2,27 @@
 //!
 //! - `kingly://log` — the kernel log ring as text (subscribable: updated when
 //!   records are added).
-//! - `kingly://log/{level}` — the same, at a minimum severity.
+//! - `kingly://log/{level}` — the same, at a minimum severity (subscribable:
+//!   updated when a record that severe is added).
 //! - `kingly://board` — what `sys_info` reports, as JSON.
 //! - `kingly://metrics` — counters: requests, errors by code, bytes in/out,
 //!   uptime (subscribable: updated at most once a second while they change).
 
 use super::tools::sys_info_now;
+use crate::storage::changes::Changes;
 use crate::{klog, metrics};
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use mcp::resources::{Contents, Resource, ResourceTemplate};
-use mcp::LogLevel;
+use mcp::{LogLevel, Server};
 use serde_json::{Map, Value};
 
 pub const LOG_URI: &str = "kingly://log";
 pub const BOARD_URI: &str = "kingly://board";
 pub const METRICS_URI: &str = "kingly://metrics";
+const LOG_LEVEL_URI_PREFIX: &str = "kingly://log/";
 
 pub fn all() -> Vec<Resource> {
     vec![
@@ -40,7 +43,11 @@ pub fn all() -> Vec<Resource> {
                 "Board revision, memory, cores, clocks, temperature, heap: what sys_info reports.",
             mime_type: "application/json",
             subscribable: false,
-            read: Box::new(|| Ok(Contents::Text(sys_info_now().to_string()))),
+            read: Box::new(|| {
+                Ok(Contents::Text(mcp::json_out::object_to_string(
+                    &sys_info_now(),
+                )))
+            }),
         },
         Resource {
             uri: METRICS_URI.to_string(),
@@ -75,6 +82,7 @@ pub fn log_by_level() -> ResourceTemplate {
         complete: Some(Box::new(|var: &str, prefix: &str| {
             complete_level(var, prefix)
         })),
+        subscribable: true,
     }
 }
 
@@ -86,6 +94,29 @@ fn complete_level(var: &str, prefix: &str) -> Vec<String> {
         .iter()
         .map(|l| l.as_str())
         .filter(|n| n.starts_with(prefix))
+        .map(String::from)
+        .collect()
+}
+
+/// The subscribed template URIs that just changed: `kingly://log/{level}`
+/// when a record at least that severe was logged (`most_severe_logged`),
+/// `file:///{path}` when that path is among `files`.
+pub fn changed_template_uris(
+    server: &Server,
+    most_severe_logged: Option<LogLevel>,
+    files: Option<&Changes>,
+) -> Vec<String> {
+    server
+        .subscribed_uris()
+        .into_iter()
+        .filter(|uri| {
+            let log_level = uri.strip_prefix(LOG_LEVEL_URI_PREFIX).and_then(LogLevel::parse);
+            match (log_level, super::fs::path_of_file_uri(uri)) {
+                (Some(level), _) => most_severe_logged.is_some_and(|logged| logged >= level),
+                (None, Some(path)) => files.is_some_and(|files| files.affects(&path)),
+                (None, None) => false,
+            }
+        })
         .map(String::from)
         .collect()
 }

@@ -41,7 +41,7 @@ fn time_now() -> Tool {
             "required": ["uptime_ms", "counter", "cntfrq_hz"]
         })),
         handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| {
-            ToolResult::Structured(json!({
+            ToolResult::Structured(mcp::object! {
                 "uptime_ms": timer::uptime_ms(),
                 "counter": generic_timer::ticks(),
                 "cntfrq_hz": generic_timer::frequency_hz(),
@@ -49,7 +49,7 @@ fn time_now() -> Tool {
                 "ready_counter": timer::ready_ticks(),
                 "system_timer_us": timer::system_timer_us(),
                 "timer_interrupts": timer::interrupts(),
-            }))
+            })
         }),
     }
 }
@@ -87,7 +87,7 @@ fn sleep_ms() -> Tool {
                 let slept = (timer::uptime_ms() - start).min(ms);
                 ctx.progress(slept as f64, Some(ms as f64), None);
             }
-            ToolResult::Structured(json!({"slept_ms": timer::uptime_ms() - start}))
+            ToolResult::Structured(mcp::object! {"slept_ms": timer::uptime_ms() - start})
         }),
     }
 }
@@ -125,7 +125,9 @@ fn random_bytes() -> Tool {
                     for b in &bytes {
                         let _ = write!(hex, "{b:02x}");
                     }
-                    ToolResult::Structured(json!({"count": count, "hex": hex, "source": "RNG200"}))
+                    ToolResult::Structured(
+                        mcp::object! {"count": count, "hex": hex, "source": "RNG200"},
+                    )
                 }
                 Err(rng::Error::Absent) => ToolResult::Error(String::from(
                     "no hardware RNG: the RNG200 at 0xfe104000 did not answer the boot probe",
@@ -165,11 +167,11 @@ fn sys_reboot() -> Tool {
             let delay_ms = args.get("delay_ms").and_then(Value::as_u64).unwrap_or(0);
             watchdog::request_reboot(delay_ms);
             crate::klog!(Notice, "sys_reboot: resetting in {delay_ms} ms");
-            ToolResult::Structured(json!({
+            ToolResult::Structured(mcp::object! {
                 "rebooting": true,
                 "delay_ms": delay_ms,
                 "method": "PM_RSTC full reset",
-            }))
+            })
         }),
     }
 }

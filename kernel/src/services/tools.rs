@@ -10,7 +10,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use mcp::{Context, LogLevel, Tool, ToolResult};
+use mcp::{Context, LogLevel, Object, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 
@@ -166,13 +166,13 @@ fn mem_test() -> Tool {
                     } else {
                         klog!(Info, "mem_test: {} bytes, {} passes, no errors ({ms} ms)", o.bytes, o.passes_done);
                     }
-                    ToolResult::Structured(json!({
+                    ToolResult::Structured(mcp::object! {
                         "bytes": o.bytes,
                         "passes_done": o.passes_done,
                         "errors": o.errors,
                         "first_error_address": o.first_error.map(|a| format!("{a:#x}")),
                         "ms": ms,
-                    }))
+                    })
                 }
                 Err(MemTestError::OutOfMemory) => {
                     let (_, free) = heap::usage();
@@ -222,11 +222,11 @@ fn bench_mcp_dispatch() -> Tool {
             let request = args.get("request").and_then(Value::as_str).unwrap_or("tools/call");
             let measured = match (encoding, request) {
                 ("postcard", "tools/call") => {
-                    bench::postcard_dispatch(iterations).map(|m| m.to_json("postcard tools/call dispatch"))
+                    bench::postcard_dispatch(iterations).map(|m| m.to_object("postcard tools/call dispatch"))
                 }
                 ("postcard", _) => Err(String::from("the postcard measurement sends tools/call only")),
-                (_, "ping") => bench::json_dispatch(iterations, bench::Request::Ping).map(|m| m.to_json("JSON ping dispatch")),
-                _ => bench::json_dispatch(iterations, bench::Request::ToolsCall).map(|m| m.to_json("JSON tools/call dispatch")),
+                (_, "ping") => bench::json_dispatch(iterations, bench::Request::Ping).map(|m| m.to_object("JSON ping dispatch")),
+                _ => bench::json_dispatch(iterations, bench::Request::ToolsCall).map(|m| m.to_object("JSON tools/call dispatch")),
             };
             match measured {
                 Ok(v) => ToolResult::Structured(v),
@@ -302,13 +302,13 @@ fn watchdog_json() -> Value {
 }
 
 /// What `sys_info` and `kingly://board` report.
-pub fn sys_info_now() -> Value {
+pub fn sys_info_now() -> Object {
     let f = board::facts();
     let freq = generic_timer::frequency_hz();
     let (heap_used, heap_free) = heap::usage();
     let region = |r: board::Region| json!({"base": r.base, "size": r.size});
     let (mirror, mirror_running) = log_uart::status();
-    json!({
+    mcp::object! {
         "board_revision": hex(f.board_revision),
         "board_serial": f.board_serial.map_or(Value::Null, |s| Value::String(format!("{s:#018x}"))),
         "firmware_revision": f.firmware_revision,
@@ -321,20 +321,20 @@ pub fn sys_info_now() -> Value {
         "uptime_ms": timer::uptime_ms(),
         "temperature_millicelsius": board::temperature_millicelsius().ok(),
         "max_temperature_millicelsius": board::max_temperature_millicelsius().ok(),
-        "heap": {"used": heap_used, "free": heap_free},
+        "heap": json!({"used": heap_used, "free": heap_free}),
         "clocks_hz": clocks_json(),
         "throttled": throttled_json(),
         "power": power_json(),
         "watchdog": watchdog_json(),
         "hardware_rng": rng::present(),
-        "log_uart": {"choice": mirror.name(), "running": mirror_running},
-        "system_timer": {
-            "counter_us": timer::system_timer_us(),
-            "compare_irq_reaches_gic": timer::system_timer_irq_at_gic(),
-        },
+        "log_uart": json!({"choice": mirror.name(), "running": mirror_running}),
+        "system_timer": json!({
+                "counter_us": timer::system_timer_us(),
+                "compare_irq_reaches_gic": timer::system_timer_irq_at_gic(),
+            }),
         "uart_baud": console::baud(),
         "cmdline": f.cmdline.as_str(),
         "dtb_address": hex(f.dtb_address),
         "kernel_version": KERNEL_VERSION,
-    })
+    }
 }

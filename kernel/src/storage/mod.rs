@@ -18,6 +18,7 @@
 //! - Files the firmware boots from are read-only unless the command line
 //!   says `fs_protect=off`.
 
+pub mod changes;
 mod readahead;
 
 use crate::{board, cmdline, klog};
@@ -536,7 +537,7 @@ pub fn write(path: &str, data: &[u8], mode: WriteMode) -> Result<u32, FsError> {
         WriteMode::Truncate => Mode::ReadWriteCreateOrTruncate,
         WriteMode::Append => Mode::ReadWriteCreateOrAppend,
     };
-    with_volumes(
+    let written = with_volumes(
         |vm| {
             in_dir(vm, dirs, |dir| {
                 let file = dir.open_file_in_dir(*name, mode)?;
@@ -548,27 +549,34 @@ pub fn write(path: &str, data: &[u8], mode: WriteMode) -> Result<u32, FsError> {
             })
         },
         path,
-    )
+    );
+    // Even a failed write may have changed part of the file.
+    changes::record(&parts);
+    written
 }
 
 pub fn delete(path: &str) -> Result<(), FsError> {
     let parts = parse_path(path)?;
     check_writable(path, &parts)?;
     let (name, dirs) = parts.split_last().expect("not the root: checked");
-    with_volumes(
+    let deleted = with_volumes(
         |vm| in_dir(vm, dirs, |dir| dir.delete_entry_in_dir(*name)),
         path,
-    )
+    );
+    changes::record(&parts);
+    deleted
 }
 
 pub fn mkdir(path: &str) -> Result<(), FsError> {
     let parts = parse_path(path)?;
     check_writable(path, &parts)?;
     let (name, dirs) = parts.split_last().expect("not the root: checked");
-    with_volumes(
+    let made = with_volumes(
         |vm| in_dir(vm, dirs, |dir| dir.make_dir_in_dir(*name)),
         path,
-    )
+    );
+    changes::record(&parts);
+    made
 }
 
 /// Reads `bytes` (rounded down to whole blocks) from the start of the card

@@ -50,7 +50,7 @@ fn slow(arguments: &Map<String, Value>, context: &mut dyn Context) -> ToolResult
         }
     }
     context.progress(0.5, None, None);
-    ToolResult::Structured(json!({ "steps": steps }))
+    ToolResult::Structured(mcp::object! { "steps": steps })
 }
 
 /// A server with tools (structured, error, text and a slow one that uses
@@ -73,7 +73,7 @@ pub fn server(initialized: bool) -> Server {
                 "a": { "type": "array", "items": { "type": "number" } }
             }
         }),
-        |arguments, _| ToolResult::Structured(json!({ "args": arguments })),
+        |arguments, _| ToolResult::Structured(mcp::object! { "args": arguments }),
     ));
     server.add_tool(tool(
         "fail",
@@ -130,6 +130,7 @@ pub fn server(initialized: bool) -> Server {
                 .map(|v| v.to_string())
                 .collect()
         })),
+        subscribable: false,
     });
     server.add_prompt(Prompt {
         name: "greet",

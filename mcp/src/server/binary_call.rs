@@ -13,10 +13,11 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::inflight::Running;
 use super::{NullTransport, Server};
 use crate::binary::{BinTag, BinValue, Id, Message, PeekedCall, PostcardOut, RESPONSE_TAG};
 use crate::json_out;
-use crate::jsonrpc::{Member, RpcError};
+use crate::jsonrpc::{Member, RequestId, RpcError};
 use crate::limits::MAX_ID_BYTES;
 use crate::params::{ParamsSlot, Shape, Text};
 use crate::registry::ToolResult;
@@ -90,12 +91,7 @@ impl Server {
             return None;
         }
         let tool = self.tools.position(call.name?)?;
-        let mut id_buf = [0u8; 20];
-        let id_raw = match call.id {
-            Id::U64(n) => decimal(&mut id_buf, n, false),
-            Id::I64(n) => decimal(&mut id_buf, n.unsigned_abs(), n < 0),
-            Id::Str(_) => return None,
-        };
+        let running = Running::with_id(numeric_id(&call.id)?);
         // No `_meta`: the handshake era, no progress token, the session's
         // log level (what `read_meta` gives such a request).
         let meta = RequestMeta {
@@ -105,9 +101,14 @@ impl Server {
         };
         let arguments = call.empty_arguments.then_some("{}");
         self.state.metrics.requests += 1;
-        let outcome = self.run_tool(id_raw, tool, arguments, &meta, &mut NullTransport, |result| {
-            call_response(&call.id, result, Era::Legacy)
-        });
+        let outcome = self.run_tool(
+            running,
+            tool,
+            arguments,
+            &meta,
+            &mut NullTransport,
+            |result| call_response(&call.id, result, Era::Legacy),
+        );
         Some(self.binary_reply(&call.id, outcome))
     }
 
@@ -115,17 +116,16 @@ impl Server {
     /// id cannot be written as the JSON path would, else the encoded answer
     /// (`Some(None)`: none is due).
     fn serve_call_slot(&mut self, id: &Id, slot: &ParamsSlot<'_>) -> Option<Option<Vec<u8>>> {
-        let mut id_buf = [0u8; 20];
         let mut id_string = String::new();
-        let id_raw = match id {
-            Id::U64(n) => decimal(&mut id_buf, *n, false),
-            Id::I64(n) => decimal(&mut id_buf, n.unsigned_abs(), *n < 0),
-            Id::Str(s) => {
+        let running = match numeric_id(id) {
+            Some(number) => Running::with_id(number),
+            None => {
+                let Id::Str(s) = id else { return None };
                 json_out::write_str(&mut id_string, s);
                 if id_string.len() > MAX_ID_BYTES {
                     return None;
                 }
-                &id_string
+                Running::new(&id_string)
             }
         };
 
@@ -135,9 +135,14 @@ impl Server {
             .and_then(|(_, params, meta)| {
                 let era = meta.era;
                 let tool = self.tool_named(&required_str(&params.name, "name")?)?;
-                self.run_tool(id_raw, tool, params.arguments.0, &meta, &mut NullTransport, |result| {
-                    call_response(id, result, era)
-                })
+                self.run_tool(
+                    running,
+                    tool,
+                    params.arguments.0,
+                    &meta,
+                    &mut NullTransport,
+                    |result| call_response(id, result, era),
+                )
             });
         Some(self.binary_reply(id, outcome))
     }
@@ -171,49 +176,40 @@ fn json_text(value: &BinValue) -> Cow<'static, str> {
     }
 }
 
-/// `n` in decimal (after a `-` when `negative`), in `buf`.
-fn decimal(buf: &mut [u8; 20], mut n: u64, negative: bool) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// A numeric id as the JSON path compares ids (`None` for a string).
+fn numeric_id(id: &Id) -> Option<RequestId> {
+    match *id {
+        Id::U64(n) => Some(RequestId::Int(i128::from(n))),
+        Id::I64(n) => Some(RequestId::Int(i128::from(n))),
+        Id::Str(_) => None,
     }
-    if negative {
-        // i64::MIN's 19 digits and the sign still fit in 20 bytes.
-        at -= 1;
-        buf[at] = b'-';
-    }
-    core::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
 
 /// The encoded response carrying the `CallToolResult` the JSON path writes
-/// (see [`ToolResult::write_call_result`]), member for member, with the
-/// structured result printed once, in place, for its text mirror and
-/// encoded from the value itself.
+/// (see [`ToolResult::write_call_result`]), member for member, except that a
+/// structured result's text mirror is left out (`content` is empty; see
+/// [`crate::binary::drop_text_mirror`]).
 fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
-    let mut out = PostcardOut(Vec::with_capacity(96));
+    let mut out = PostcardOut(Vec::with_capacity(64));
     out.varint(RESPONSE_TAG);
     out.id(id);
     out.tag(BinTag::Object);
     let structured = matches!(result, ToolResult::Structured(_));
     out.varint(2 + u64::from(structured) + u64::from(era == Era::Modern));
-    out.0.extend_from_slice(&CONTENT_TEXT);
     let is_error = match result {
-        ToolResult::Structured(value) => {
-            out.str_in_place(|text| json_out::write_value(text, value));
+        ToolResult::Structured(object) => {
+            out.0.extend_from_slice(&NO_CONTENT);
             out.str("structuredContent");
-            out.value(value);
+            out.object(object);
             false
         }
         ToolResult::Text(text) => {
+            out.0.extend_from_slice(&CONTENT_TEXT);
             out.str(text);
             false
         }
         ToolResult::Error(text) => {
+            out.0.extend_from_slice(&CONTENT_TEXT);
             out.str(text);
             true
         }
@@ -230,18 +226,52 @@ fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
 }
 
 /// `"content":[{"type":"text","text":` and the tag of the string that
-/// follows, encoded: how every `CallToolResult` starts, written with one copy.
+/// follows, encoded: how a text or error `CallToolResult` starts, written
+/// with one copy.
 const CONTENT_TEXT: [u8; 29] = [
-    7, b'c', b'o', b'n', b't', b'e', b'n', b't', // "content"
+    7,
+    b'c',
+    b'o',
+    b'n',
+    b't',
+    b'e',
+    b'n',
+    b't', // "content"
     BinTag::Array as u8,
     1,
     BinTag::Object as u8,
     2,
-    4, b't', b'y', b'p', b'e', // "type"
+    4,
+    b't',
+    b'y',
+    b'p',
+    b'e', // "type"
     BinTag::Str as u8,
-    4, b't', b'e', b'x', b't', // "text"
-    4, b't', b'e', b'x', b't', // "text"
+    4,
+    b't',
+    b'e',
+    b'x',
+    b't', // "text"
+    4,
+    b't',
+    b'e',
+    b'x',
+    b't', // "text"
     BinTag::Str as u8,
+];
+
+/// `"content":[]`, encoded: how a structured `CallToolResult` starts.
+const NO_CONTENT: [u8; 10] = [
+    7,
+    b'c',
+    b'o',
+    b'n',
+    b't',
+    b'e',
+    b'n',
+    b't', // "content"
+    BinTag::Array as u8,
+    0,
 ];
 
 fn error_message(id: &Id, err: RpcError) -> Message {
@@ -258,6 +288,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_content_is_what_the_encoder_writes() {
+        let mut out = PostcardOut(Vec::new());
+        out.str("content");
+        out.tag(BinTag::Array);
+        out.varint(0);
+        assert_eq!(out.0, NO_CONTENT);
+    }
+
+    #[test]
     fn content_text_is_what_the_encoder_writes() {
         let mut out = PostcardOut(Vec::new());
         out.str("content");
@@ -271,19 +310,5 @@ mod tests {
         out.str("text");
         out.tag(BinTag::Str);
         assert_eq!(out.0, CONTENT_TEXT);
-    }
-
-    #[test]
-    fn strings_written_in_place_decode_at_every_length() {
-        for len in [0, 1, 127, 128, 129, 16_383, 16_384, 70_000] {
-            let text = "é".repeat(len / 2) + &"x".repeat(len % 2);
-            let mut out = PostcardOut(alloc::vec![9]);
-            out.str_in_place(|buf| buf.extend_from_slice(text.as_bytes()));
-            let mut expected = PostcardOut(alloc::vec![9]);
-            expected.str(&text);
-            assert_eq!(out.0, expected.0, "{len}");
-            let decoded: String = postcard::from_bytes(&out.0[1..]).unwrap();
-            assert_eq!(decoded, text);
-        }
     }
 }

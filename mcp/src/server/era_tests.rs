@@ -93,7 +93,7 @@ pub(super) fn server() -> Server {
         description: "Echo.",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|args, _| ToolResult::Structured(Value::Object(args.clone()))),
+        handler: Box::new(|args, _| ToolResult::Structured(args.clone().into())),
     });
     s.add_tool(Tool {
         name: "gpio",
@@ -175,6 +175,7 @@ pub(super) fn server() -> Server {
                 .filter(|n| n.starts_with(prefix))
                 .collect()
         })),
+        subscribable: true,
     });
     s.add_prompt(Prompt {
         name: "greet",
@@ -308,6 +309,57 @@ fn resources_read_errors() {
             "{params}"
         );
     }
+}
+
+#[test]
+fn template_uris_can_be_subscribed() {
+    let mut s = ready();
+    s.add_resource_template(ResourceTemplate {
+        uri_template: "kingly://fixed/{name}",
+        name: "fixed",
+        title: "Fixed",
+        description: "Never changes.",
+        mime_type: "text/plain",
+        read: Box::new(|_, _| Ok(None)),
+        complete: None,
+        subscribable: false,
+    });
+    let mut t = Script::default();
+    // A pin that does not read yet may still be watched.
+    for (id, uri) in [(1, "kingly://gpio/7"), (2, "kingly://gpio/99")] {
+        assert_eq!(
+            ok(&mut s, &req(json!(id), "resources/subscribe", json!({ "uri": uri }))),
+            json!({})
+        );
+    }
+    assert_eq!(
+        err(
+            &mut s,
+            &req(json!(3), "resources/subscribe", json!({"uri":"kingly://fixed/x"}))
+        )["code"],
+        code::INVALID_PARAMS
+    );
+    assert_eq!(
+        err(
+            &mut s,
+            &req(json!(4), "resources/subscribe", json!({"uri":"kingly://gpio/"}))
+        )["code"],
+        code::RESOURCE_NOT_FOUND
+    );
+    assert_eq!(s.subscribed_uris(), ["kingly://gpio/7", "kingly://gpio/99"]);
+    s.resource_updated("kingly://gpio/7", &mut t);
+    s.resource_updated("kingly://gpio/8", &mut t);
+    assert_eq!(
+        t.take(),
+        [
+            json!({"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"kingly://gpio/7"}})
+        ]
+    );
+    ok(
+        &mut s,
+        &req(json!(5), "resources/unsubscribe", json!({"uri":"kingly://gpio/7"})),
+    );
+    assert_eq!(s.subscribed_uris(), ["kingly://gpio/99"]);
 }
 
 #[test]
@@ -533,6 +585,7 @@ fn every_list_paginates() {
             mime_type: "text/plain",
             read: Box::new(|_, _| Ok(None)),
             complete: None,
+            subscribable: false,
         });
         s.add_prompt(Prompt {
             name,

@@ -18,8 +18,8 @@ use crate::logging::LogLevel;
 
 /// The request a handler is running for.
 pub(crate) struct Running<'a> {
-    /// JSON text of its id.
-    pub id_raw: &'a str,
+    /// JSON text of its id (empty when `id` was known from the start).
+    id_raw: &'a str,
     /// Its id in comparable form, computed only when something needs it.
     id: Option<RequestId>,
     /// Set when `notifications/cancelled` named it.
@@ -31,6 +31,16 @@ impl<'a> Running<'a> {
         Running {
             id_raw,
             id: None,
+            cancelled: false,
+        }
+    }
+
+    /// A request whose id is already known in comparable form (a binary
+    /// request's number: no text to print and read back).
+    pub fn with_id(id: RequestId) -> Running<'static> {
+        Running {
+            id_raw: "",
+            id: Some(id),
             cancelled: false,
         }
     }

@@ -73,17 +73,40 @@ impl Server {
         )))
     }
 
+    /// Whether `uri` may be subscribed to: a subscribable resource, or a
+    /// URI a subscribable template matches (which need not exist yet: a
+    /// file can be watched before it is written). Unknown URIs are -32002.
+    fn check_subscribable(&self, uri: &str) -> Result<(), RpcError> {
+        let subscribable = match self.resources.get(uri) {
+            Some(resource) => resource.subscribable,
+            None => {
+                let mut matching = self
+                    .templates
+                    .items()
+                    .iter()
+                    .filter(|t| t.match_uri(uri).is_some())
+                    .peekable();
+                if matching.peek().is_none() {
+                    return Err(not_found(uri));
+                }
+                matching.any(|t| t.subscribable)
+            }
+        };
+        if subscribable {
+            Ok(())
+        } else {
+            Err(RpcError::invalid_params(&format!(
+                "{uri} does not support subscriptions"
+            )))
+        }
+    }
+
     pub(super) fn subscribe(&mut self, id: &str, params: &Params<'_>) -> Outcome {
         let uri = required_str(&params.uri, "uri")?;
-        match self.resources.get(&uri) {
-            None => return Err(not_found(&uri)),
-            Some(r) if !r.subscribable => {
-                return Err(RpcError::invalid_params(&format!(
-                    "{uri} does not support subscriptions"
-                )))
-            }
-            Some(_) => {}
+        if uri.len() > MAX_STRING_BYTES {
+            return Err(RpcError::invalid_params("a subscribed URI is too long"));
         }
+        self.check_subscribable(&uri)?;
         let subs = &mut self.state.subscriptions;
         if !subs.iter().any(|s| *s == *uri) {
             if subs.len() >= MAX_SUBSCRIPTIONS {
@@ -138,8 +161,7 @@ impl Server {
             if uri.len() > MAX_STRING_BYTES {
                 return Err(RpcError::invalid_params("a subscribed URI is too long"));
             }
-            let subscribable = self.resources.get(&uri).is_some_and(|r| r.subscribable);
-            if subscribable && !uris.contains(&uri) {
+            if self.check_subscribable(&uri).is_ok() && !uris.contains(&uri) {
                 uris.push(uri);
             }
         }
@@ -186,6 +208,25 @@ impl Server {
                 transport.send_line(&line);
             }
         }
+    }
+
+    /// Every URI someone is subscribed to (handshake-era subscriptions and
+    /// open listen streams), each once: how the kernel finds which template
+    /// URIs (a file, a log level) to report changes of.
+    pub fn subscribed_uris(&self) -> Vec<&str> {
+        let mut uris: Vec<&str> = Vec::new();
+        let handshake = self
+            .state
+            .protocol_version
+            .is_some()
+            .then_some(&self.state.subscriptions);
+        let streams = self.state.streams.iter().map(|s| &s.uris);
+        for uri in handshake.into_iter().chain(streams).flatten() {
+            if !uris.contains(&uri.as_str()) {
+                uris.push(uri);
+            }
+        }
+        uris
     }
 
     /// Ends every open listen stream gracefully (e.g. before a reboot): each

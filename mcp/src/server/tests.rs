@@ -23,7 +23,7 @@ fn server() -> Server {
         description: "Returns its arguments as structured content.",
         input_schema: json!({"type":"object"}),
         output_schema: Some(json!({"type":"object"})),
-        handler: Box::new(|args, _| ToolResult::Structured(Value::Object(args.clone()))),
+        handler: Box::new(|args, _| ToolResult::Structured(args.clone().into())),
     });
     s.add_tool(Tool {
         name: "hello",
@@ -608,7 +608,7 @@ fn handlers_keep_state() {
         output_schema: None,
         handler: Box::new(move |_, _| {
             count += 1;
-            ToolResult::Structured(json!({ "count": count }))
+            ToolResult::Structured(crate::object! { "count": count })
         }),
     });
     for n in 1..=3 {

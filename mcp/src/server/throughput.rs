@@ -21,7 +21,7 @@ fn trivial_tools_call_throughput() {
         description: "Echo.",
         input_schema: json!({"type":"object"}),
         output_schema: None,
-        handler: Box::new(|_, _| ToolResult::Structured(json!({"ok": true}))),
+        handler: Box::new(|_, _| ToolResult::Structured(crate::object! {"ok": true})),
     });
     s.handle_line(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#);
     let line = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;

@@ -11,9 +11,44 @@ use super::request::{required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
 use crate::jsonrpc::{self, code, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
+use crate::catalog::Keyed;
+use crate::pagination::{ListKind, Listed};
 use crate::params::Params;
-use crate::registry::ToolResult;
+use crate::registry::{Tool, ToolResult};
 use crate::schema;
+
+/// A tool as the server keeps it, with what its calls need worked out once.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    tool: Tool,
+    /// The input schema accepts every arguments object (it is
+    /// `{"type": "object"}` alone, as for tools without parameters), so
+    /// calls skip the schema check: a tenth of a trivial postcard call.
+    any_arguments: bool,
+}
+
+impl Registered {
+    pub(crate) fn new(tool: Tool) -> Self {
+        let any_arguments = schema::accepts_any_object(&tool.input_schema);
+        Registered {
+            tool,
+            any_arguments,
+        }
+    }
+}
+
+impl Keyed for Registered {
+    fn key(&self) -> &str {
+        self.tool.name
+    }
+}
+
+impl Listed for Registered {
+    const KIND: ListKind = ListKind::Tools;
+    fn list_entry(&self) -> Value {
+        self.tool.list_entry()
+    }
+}
 
 impl Server {
     pub(super) fn call_tool(
@@ -24,7 +59,8 @@ impl Server {
         transport: &mut dyn Transport,
     ) -> Outcome {
         let tool = self.tool_named(&required_str(&params.name, "name")?)?;
-        self.run_tool(id, tool, params.arguments.0, meta, transport, |result| {
+        let running = Running::new(id);
+        self.run_tool(running, tool, params.arguments.0, meta, transport, |result| {
             let mut out = String::with_capacity(256);
             jsonrpc::begin_result(&mut out, id);
             let extra = if meta.era == Era::Modern {
@@ -54,23 +90,31 @@ impl Server {
     #[inline(always)]
     pub(super) fn run_tool<T>(
         &mut self,
-        id: &str,
+        running: Running<'_>,
         tool: usize,
         arguments: Option<&str>,
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
         write: impl FnOnce(&ToolResult) -> T,
     ) -> Result<Option<T>, RpcError> {
-        let tool = &mut self.tools.items_mut()[tool];
+        let Registered {
+            tool,
+            any_arguments,
+        } = &mut self.tools.items_mut()[tool];
         let arguments = read_arguments(arguments)?;
-        let result = match schema::validate_arguments(&tool.input_schema, &arguments) {
+        let checked = if *any_arguments {
+            Ok(())
+        } else {
+            schema::validate_arguments(&tool.input_schema, &arguments)
+        };
+        let result = match checked {
             Err(why) => ToolResult::Error(format!("Invalid arguments: {why}")),
             Ok(()) => {
                 let session_level = self.state.log_level;
                 let mut ctx = RequestContext {
                     state: &mut self.state,
                     transport,
-                    running: Running::new(id),
+                    running,
                     progress_token: meta.progress_token,
                     last_progress: None,
                     log_level: match meta.era {

@@ -16,15 +16,17 @@ use llm::generate::{Ends, Generation};
 use llm::model::Session;
 use llm::sample::{Options, Sampler};
 use llm::tokenizer::TokenId;
-use mcp::{Context, Tool, ToolResult};
+use mcp::{Context, Object, Tool, ToolResult};
 use rpi4::generic_timer;
 use serde_json::{json, Map, Value};
 
-/// Most stop strings per call, and the longest.
+/// Most stop strings per call, and the longest (in characters).
 const MAX_STOPS: usize = 4;
 const MAX_STOP_LEN: usize = 64;
-/// Prompt tokens evaluated between two polls (~0.5 s each under QEMU TCG).
-const PROMPT_PIECE: usize = 8;
+/// Prompt tokens evaluated between two polls. Under QEMU TCG a prompt
+/// token costs about what a generated one does (0.5 s, over 0.8 s on a
+/// busy host: 8 took 6.5 s), so this stays well inside the 10 s heartbeat.
+const PROMPT_PIECE: usize = 4;
 /// Ids the repetition penalty looks back over (llama.cpp's default).
 const REPEAT_LAST_N: usize = 64;
 /// Default seeds are kept below 2^53 so that every JSON client (a
@@ -83,7 +85,8 @@ fn output_schema() -> Value {
             "seed": {"type": "integer", "description": "the PRNG seed used; pass it back to repeat the run"},
             "top_logits": {"type": "array", "items": {"type": "array"}},
             "timing": {"type": "object", "description": "prompt evaluation and generation (after the prompt) in ns of the generic timer; under QEMU -icount shift=0 these are guest instructions",
-                "properties": {"prompt_ns": {"type": "integer"}, "generation_ns": {"type": "integer"}}}
+                "properties": {"prompt_ns": {"type": "integer"}, "generation_ns": {"type": "integer"},
+                    "step_ns": {"type": "array", "items": {"type": "integer"}, "description": "each generation step, in order"}}}
         },
         "required": ["text", "ids", "prompt_tokens", "generated_tokens", "stop_reason", "seed"]
     })
@@ -165,7 +168,7 @@ pub(super) fn llm_chat() -> Tool {
     }
 }
 
-fn respond(result: Result<Option<Value>, String>) -> ToolResult {
+fn respond(result: Result<Option<Object>, String>) -> ToolResult {
     match result {
         Ok(Some(v)) => ToolResult::Structured(v),
         // Cancelled: the server sends no response.
@@ -242,9 +245,9 @@ fn request(args: &Map<String, Value>) -> Result<Request, String> {
         Some(Value::Array(list)) => list
             .iter()
             .map(|s| match s.as_str() {
-                Some(s) if !s.is_empty() && s.len() <= MAX_STOP_LEN => Ok(s.to_string()),
+                Some(s) if (1..=MAX_STOP_LEN).contains(&s.chars().count()) => Ok(s.to_string()),
                 _ => Err(format!(
-                    "each stop string must be text of 1 to {MAX_STOP_LEN} bytes"
+                    "each stop string must be text of 1 to {MAX_STOP_LEN} characters"
                 )),
             })
             .collect::<Result<_, _>>()?,
@@ -284,7 +287,7 @@ fn run(
     r: &Request,
     ctx: &mut dyn Context,
     prompt: impl FnOnce(&Loaded) -> Result<PromptIds, String>,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Object>, String> {
     let guard = LOADED.lock();
     let l = guard.as_ref().ok_or("no model loaded (llm_load)")?;
     let t = &l.model.tokenizer;
@@ -323,6 +326,8 @@ fn run(
         }
     }
     let prompt_done = generic_timer::ticks();
+    // When each step ended (the cost of each token, for `timing`).
+    let mut step_ends = Vec::with_capacity(r.max_tokens);
     let stop_reason = loop {
         note_heap();
         if let Some(reason) = generation.finished() {
@@ -331,7 +336,9 @@ fn run(
         if ctx.cancelled() {
             return Ok(None);
         }
-        let Some(id) = generation.step().map_err(|e| e.to_string())? else {
+        let stepped = generation.step().map_err(|e| e.to_string())?;
+        step_ends.push(generic_timer::ticks());
+        let Some(id) = stepped else {
             continue;
         };
         // The end token adds no text.
@@ -344,22 +351,31 @@ fn run(
             as u64
     };
     let ids = generation.ids();
-    let mut out = json!({
-        "timing": {"prompt_ns": ns(prompt_done - started), "generation_ns": ns(generic_timer::ticks() - prompt_done)},
+    let step_ns: Vec<u64> = core::iter::once(prompt_done)
+        .chain(step_ends.iter().copied())
+        .zip(step_ends.iter())
+        .map(|(from, &to)| ns(to - from))
+        .collect();
+    let mut out = mcp::object! {
         "text": generation.text(),
         "ids": ids,
         "prompt_tokens": prompt_ids.len(),
         "generated_tokens": ids.len(),
         "stop_reason": stop_reason.as_str(),
         "seed": r.options.seed,
-    });
+        "timing": json!({
+            "prompt_ns": ns(prompt_done - started),
+            "generation_ns": ns(generic_timer::ticks() - prompt_done),
+            "step_ns": step_ns,
+        }),
+    };
     if r.top_logits.is_some() {
         let tops: Vec<Vec<Value>> = generation
             .top_logits()
             .iter()
             .map(|step| step.iter().map(|(id, l)| json!([id, l])).collect())
             .collect();
-        out["top_logits"] = json!(tops);
+        out.insert("top_logits", json!(tops));
     }
     Ok(Some(out))
 }
