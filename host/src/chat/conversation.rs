@@ -1,6 +1,6 @@
 //! The conversation so far, as `llm_chat` takes it.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 #[derive(Debug, Default)]
 pub struct Conversation {
@@ -12,7 +12,7 @@ impl Conversation {
     /// `llm_chat`'s arguments for a new user message after the turns so far.
     /// The message joins the history only with its reply ([`Self::push`]),
     /// so a failed or cancelled turn leaves no question without an answer.
-    pub fn arguments(&self, user: &str, max_tokens: u32) -> Value {
+    pub fn arguments(&self, user: &str, max_tokens: u32) -> Map<String, Value> {
         let messages: Vec<Value> = self
             .turns
             .iter()
@@ -20,7 +20,10 @@ impl Conversation {
             .chain([("user", user)])
             .map(|(role, content)| json!({"role": role, "content": content}))
             .collect();
-        json!({"messages": messages, "max_tokens": max_tokens})
+        Map::from_iter([
+            ("messages".to_owned(), Value::from(messages)),
+            ("max_tokens".to_owned(), Value::from(max_tokens)),
+        ])
     }
 
     /// Keeps a finished exchange.
@@ -47,7 +50,7 @@ mod tests {
     fn history_then_the_new_message() {
         let mut c = Conversation::default();
         assert_eq!(
-            c.arguments("hi", 8),
+            Value::Object(c.arguments("hi", 8)),
             json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 8})
         );
         c.push("hi".into(), "Hello!".into());

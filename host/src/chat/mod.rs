@@ -166,9 +166,7 @@ impl Repl {
             println!("no model is loaded, so there is no chat; /help lists the commands");
             return Ok(());
         }
-        let Value::Object(arguments) = self.conversation.arguments(&text, self.max_tokens) else {
-            unreachable!("the arguments are an object");
-        };
+        let arguments = self.conversation.arguments(&text, self.max_tokens);
         let mut streamed = false;
         let reply = self
             .connection

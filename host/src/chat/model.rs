@@ -3,7 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rmcp::service::ServiceError;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::connection::{Connection, Interrupts, Reply};
 
@@ -36,10 +36,7 @@ pub async fn ensure_loaded(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
             .expect("a valid progress template"),
     );
-    let arguments = json!({"path": path});
-    let Value::Object(arguments) = arguments else {
-        unreachable!("an object literal")
-    };
+    let arguments = Map::from_iter([("path".to_owned(), Value::from(path.as_str()))]);
     let reply = connection
         .call("llm_load", arguments, interrupts, |progress| {
             if let Some(total) = progress.total {
@@ -65,9 +62,7 @@ pub async fn ensure_loaded(
 
 /// The 8.3 path of the first `.gguf` in [`MODELS_DIR`], if any.
 async fn find_model(connection: &mut Connection) -> Result<Option<String>, ServiceError> {
-    let Value::Object(arguments) = json!({"path": MODELS_DIR}) else {
-        unreachable!("an object literal")
-    };
+    let arguments = Map::from_iter([("path".to_owned(), Value::from(MODELS_DIR))]);
     let listing = connection.call_quietly("fs_list", arguments).await?;
     let entries = listing
         .structured_content
@@ -109,6 +104,7 @@ fn describe(info: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_first_gguf_by_long_or_short_name() {
