@@ -82,10 +82,12 @@ fn chat_on_a_terminal_streams_cancels_and_quits() {
         "stopping took {:?}",
         interrupted_at.elapsed()
     );
+    // The kernel serves one call at a time: this reply comes within
+    // TURN_LIMIT only if the 400-token one really stopped.
     chat.type_line("/max 4");
     chat.wait_for(PROMPT, TURN_LIMIT);
     chat.type_line("Say hello.");
-    let (_, _) = chat.wait_for_text(TURN_LIMIT);
+    chat.wait_for_text(TURN_LIMIT);
     let after = chat.wait_for(PROMPT, TURN_LIMIT);
     assert!(!after.contains("error"), "{after:?}");
 
