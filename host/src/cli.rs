@@ -1,5 +1,5 @@
 //! Command-line interface: argument parsing and the `qemu`, `serial`, `image`,
-//! `bench` and `shell` commands.
+//! `bench` and `chat` commands.
 
 use std::path::{Path, PathBuf};
 
@@ -82,11 +82,22 @@ enum Cmd {
         #[arg(long, value_name = "FILE.png")]
         plot: Option<PathBuf>,
     },
-    /// Boot in QEMU and talk to the kernel interactively.
-    Shell {
-        /// SD card image to boot with (default: the built target/kingly/sd.img).
-        #[arg(long)]
+    /// Chat with the model on the board and call its tools, in a REPL
+    /// (`/help` lists its commands). Boots QEMU, or talks to a real Pi over
+    /// a serial adapter with --serial; loads the model on the card.
+    Chat {
+        /// SD card image to boot in QEMU (default: the built target/kingly/sd.img).
+        #[arg(long, conflicts_with = "serial")]
         image: Option<PathBuf>,
+        /// A real board's serial device (e.g. /dev/ttyUSB0) instead of QEMU.
+        #[arg(long, value_name = "DEVICE")]
+        serial: Option<String>,
+        /// With --serial: must match the kernel's (cmdline.txt `baud=`).
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// The longest reply, in tokens (`/max N` changes it).
+        #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
+        max_tokens: u32,
     },
 }
 
@@ -159,9 +170,17 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Shell { image } => {
-            let (kernel8, image) = artifacts(image)?;
-            crate::shell::run(&kernel8, &image)
+        Cmd::Chat {
+            image,
+            serial,
+            baud,
+            max_tokens,
+        } => {
+            let target = match serial {
+                Some(device) => crate::chat::Target::Serial { device, baud },
+                None => crate::chat::Target::Qemu { image },
+            };
+            crate::chat::run(target, max_tokens)
         }
     }
 }

@@ -31,6 +31,10 @@ pub enum Error {
     /// The server sent something that is not what MCP says it should.
     #[error("MCP protocol: {0}")]
     Protocol(String),
+    /// `kingly chat` cannot go on (no session, the connection closed): the
+    /// message says what happened to whom.
+    #[error("{0}")]
+    Chat(String),
     /// The server answered a request with a JSON-RPC error object.
     #[error("JSON-RPC error {code}: {message}")]
     Rpc {

@@ -1,7 +1,7 @@
 //! `kingly`: build Kingly OS, run it in QEMU as an MCP stdio server, talk to it.
 
+mod chat;
 mod cli;
-mod shell;
 
 use std::process::ExitCode;
 

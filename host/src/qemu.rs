@@ -1,5 +1,5 @@
 //! The QEMU command line. Its flags live in `qemu/raspi4b.args`, one place for
-//! `kingly qemu`, `kingly shell` and the integration tests.
+//! `kingly qemu` (which `kingly chat` runs) and the integration tests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,8 @@
 //! The `kingly` binary itself.
 
+#[cfg(target_os = "linux")]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,7 +72,7 @@ fn kingly_qemu_keeps_stdout_clean() {
     let (_dir, image) = prebuilt_image_copy();
     let mcp = QemuMcp::spawn(kingly_qemu(&image)).unwrap();
     let start = Instant::now();
-    while !qemu_runs_on(&image) {
+    while !common::qemu_runs_on(&image) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "kingly qemu did not start QEMU on {}",
@@ -85,22 +88,6 @@ fn kingly_qemu_keeps_stdout_clean() {
         String::from_utf8_lossy(&stdout)
     );
     mcp.shutdown().unwrap();
-}
-
-/// Whether a QEMU process has `image` on its command line.
-#[cfg(target_os = "linux")]
-fn qemu_runs_on(image: &Path) -> bool {
-    let needle = image.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|entry| {
-            let exe = std::fs::read_link(entry.path().join("exe")).unwrap_or_default();
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            exe.to_string_lossy().contains("qemu")
-                && String::from_utf8_lossy(&cmdline).contains(&needle)
-        })
 }
 
 #[test]
