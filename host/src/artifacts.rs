@@ -1,9 +1,11 @@
-//! The default artifacts every runner boots: kernel8.img and sd.img.
+//! The default artifacts: kernel8.img, sd.img (what the tests boot) and
+//! sd-model.img (sd.img's contents plus the reference model: what
+//! `kingly qemu`, `kingly chat` and `kingly bench` boot by default).
 
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::image::{build_image, ImageSpec};
+use crate::image::{build_image, model_entry, ImageSpec};
 use crate::{kernel, workspace};
 
 /// Builds the kernel (cargo decides what is stale) and, when it is missing or
@@ -15,6 +17,33 @@ pub fn ensure_default_artifacts() -> Result<(PathBuf, PathBuf)> {
     if is_stale(&image, &kernel8) {
         eprintln!("kingly: building {}", image.display());
         build_image(&image, &ImageSpec::new(&kernel8))?;
+    }
+    Ok((kernel8, image))
+}
+
+/// Like [`ensure_default_artifacts`], with the reference model on the card
+/// (`/models/<file name>`): the card people chat with, built when missing.
+/// When the model has not been fetched (`scripts/fetch-model`), says so and
+/// returns the plain card.
+pub fn ensure_model_artifacts() -> Result<(PathBuf, PathBuf)> {
+    let model = workspace::model_path();
+    if !model.is_file() {
+        eprintln!(
+            "kingly: no model at {} (scripts/fetch-model fetches it): the card has none",
+            model.display()
+        );
+        return ensure_default_artifacts();
+    }
+    let kernel8 = kernel::build_kernel()?;
+    let image = workspace::default_model_image();
+    // Rebuilt for a new model only: QEMU boots kernel8.img itself
+    // (`-kernel`), so the card's copy may lag, and what people wrote to the
+    // card survives kernel rebuilds.
+    if is_stale(&image, &model) {
+        eprintln!("kingly: building {} with {}", image.display(), model.display());
+        let mut spec = ImageSpec::new(&kernel8);
+        spec.host_files.push(model_entry(&model)?);
+        build_image(&image, &spec)?;
     }
     Ok((kernel8, image))
 }

@@ -25,7 +25,8 @@ enum Cmd {
     /// config at this command). Only MCP goes to stdout, QEMU's own messages
     /// to stderr; when stdin closes, QEMU is stopped and this exits.
     Qemu {
-        /// SD card image to boot with (default: the built target/kingly/sd.img).
+        /// SD card image to boot with (default: target/kingly/sd-model.img, the
+        /// default card with the reference model, built when missing or stale).
         #[arg(long)]
         image: Option<PathBuf>,
         /// Kernel command line words, added after those in qemu/raspi4b.args
@@ -71,7 +72,8 @@ enum Cmd {
     /// Boot QEMU under -icount and print the kernel's measurements in guest
     /// instructions: boot to ready, MCP dispatch (JSON and postcard).
     Bench {
-        /// SD card image to boot with (default: the built target/kingly/sd.img).
+        /// SD card image to boot with (default: target/kingly/sd-model.img, the
+        /// default card with the reference model, built when missing or stale).
         #[arg(long)]
         image: Option<PathBuf>,
         /// One JSON object (figure name → value, unit, goal) instead of a table.
@@ -86,7 +88,8 @@ enum Cmd {
     /// (`/help` lists its commands). Boots QEMU, or talks to a real Pi over
     /// a serial adapter with --serial; loads the model on the card.
     Chat {
-        /// SD card image to boot in QEMU (default: the built target/kingly/sd.img).
+        /// SD card image to boot in QEMU (default: target/kingly/sd-model.img,
+        /// the default card with the reference model).
         #[arg(long, conflicts_with = "serial")]
         image: Option<PathBuf>,
         /// A real board's serial device (e.g. /dev/ttyUSB0) instead of QEMU.
@@ -186,10 +189,10 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// kernel8.img, built or refreshed, and the image to boot: the one given, or
-/// the default one, built when missing or stale.
+/// the default card with the reference model, built when missing or stale.
 fn artifacts(image: Option<PathBuf>) -> Result<(PathBuf, PathBuf)> {
     match image {
-        None => kingly::ensure_default_artifacts(),
+        None => kingly::ensure_model_artifacts(),
         Some(image) if image.is_file() => Ok((kernel::build_kernel()?, image)),
         Some(image) => Err(Error::Image(format!("{} does not exist", image.display()))),
     }

@@ -18,5 +18,5 @@ pub mod plot;
 pub mod qemu;
 pub mod workspace;
 
-pub use artifacts::ensure_default_artifacts;
+pub use artifacts::{ensure_default_artifacts, ensure_model_artifacts};
 pub use error::{Error, Result};

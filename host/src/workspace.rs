@@ -51,6 +51,11 @@ pub fn default_image() -> PathBuf {
     kingly_dir().join("sd.img")
 }
 
+/// The default SD card image with the reference model on it.
+pub fn default_model_image() -> PathBuf {
+    kingly_dir().join("sd-model.img")
+}
+
 /// The reference model (SmolLM2-135M-Instruct Q4_1), where
 /// `scripts/fetch-model` puts it, or `KINGLY_MODEL` when set.
 pub fn model_path() -> PathBuf {
