@@ -48,47 +48,30 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// What each list is called, where its items are, and which member names one.
+const LISTS: [(&str, &str, &str, &str); 4] = [
+    ("tool", "tools/list", "tools", "name"),
+    ("resource", "resources/list", "resources", "uri"),
+    ("template", "resources/templates/list", "resourceTemplates", "uriTemplate"),
+    ("prompt", "prompts/list", "prompts", "name"),
+];
+
 fn table(board: &mut kingly_tests::Board) -> String {
     let mut out = String::from("| kind | name | what it does |\n|---|---|---|\n");
-    let mut row = |kind: &str, name: &str, what: String| {
-        out.push_str(&format!(
-            "| {kind} | `{}` | {} |\n",
-            cell(name),
-            cell(&what)
-        ));
-    };
     let text = |item: &Value, key: &str| item[key].as_str().unwrap_or_default().to_string();
-    for tool in all_pages(board, "tools/list", "tools") {
-        let what = format!(
-            "{}: {}",
-            text(&tool, "title"),
-            first_sentence(&text(&tool, "description"))
-        );
-        row("tool", &text(&tool, "name"), what);
-    }
-    for resource in all_pages(board, "resources/list", "resources") {
-        let what = format!(
-            "{}: {}",
-            text(&resource, "title"),
-            first_sentence(&text(&resource, "description"))
-        );
-        row("resource", &text(&resource, "uri"), what);
-    }
-    for template in all_pages(board, "resources/templates/list", "resourceTemplates") {
-        let what = format!(
-            "{}: {}",
-            text(&template, "title"),
-            first_sentence(&text(&template, "description"))
-        );
-        row("template", &text(&template, "uriTemplate"), what);
-    }
-    for prompt in all_pages(board, "prompts/list", "prompts") {
-        let what = format!(
-            "{}: {}",
-            text(&prompt, "title"),
-            first_sentence(&text(&prompt, "description"))
-        );
-        row("prompt", &text(&prompt, "name"), what);
+    for (kind, method, key, name) in LISTS {
+        for item in all_pages(board, method, key) {
+            let what = format!(
+                "{}: {}",
+                text(&item, "title"),
+                first_sentence(&text(&item, "description"))
+            );
+            out.push_str(&format!(
+                "| {kind} | `{}` | {} |\n",
+                cell(&text(&item, name)),
+                cell(&what)
+            ));
+        }
     }
     out
 }
