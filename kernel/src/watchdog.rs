@@ -1,7 +1,9 @@
 //! Keeping the OS alive, and resetting it on purpose.
 //!
 //! - **Heartbeat.** The MCP loop beats whenever it polls UART0 (waiting for
-//!   input, or a running tool checking for cancellation). Core 0's timer
+//!   input, or a running tool checking for cancellation); so do the SD card
+//!   layer on every block transfer and ggml before every graph node, which
+//!   are progress too. Core 0's timer
 //!   interrupt ([`on_tick`]) resets the machine through PM_RSTC when the
 //!   loop is busy but has not beaten for the heartbeat timeout (kernel
 //!   command line `heartbeat_ms=`, default [`DEFAULT_HEARTBEAT_MS`]); an

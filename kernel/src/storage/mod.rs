@@ -47,6 +47,11 @@ impl BlockDevice for SdCard {
     type Error = SdError;
 
     fn read(&self, blocks: &mut [Block], start: BlockIdx) -> Result<(), SdError> {
+        // The card answering is progress: a tool reading a large file is not
+        // wedged, and in a QEMU starved of host CPU one MiB (one fs_read)
+        // has taken longer than the heartbeat (every SD wait is bounded, so
+        // a card that stops answering still ends in an error).
+        crate::watchdog::beat();
         let mut sd = self.sd.borrow_mut();
         let mut cache = self.cache.borrow_mut();
         for (i, block) in blocks.iter_mut().enumerate() {
@@ -56,6 +61,7 @@ impl BlockDevice for SdCard {
     }
 
     fn write(&self, blocks: &[Block], start: BlockIdx) -> Result<(), SdError> {
+        crate::watchdog::beat();
         let mut sd = self.sd.borrow_mut();
         let mut cache = self.cache.borrow_mut();
         for (i, block) in blocks.iter().enumerate() {
