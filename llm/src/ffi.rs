@@ -262,18 +262,6 @@ pub(crate) fn expf(x: f32) -> f32 {
     unsafe { c_expf(x) }
 }
 
-/// `a * b + c` rounded once: one `fmadd` (crate::vecmath's rounding
-/// follows llama.cpp's fused multiply-adds).
-#[cfg(target_arch = "aarch64")]
-#[inline(always)]
-pub(crate) fn fma(a: f32, b: f32, c: f32) -> f32 {
-    use core::arch::aarch64::{vdup_n_f32, vfma_f32, vget_lane_f32};
-    // SAFETY: NEON is in the baseline of the aarch64 targets this crate
-    // builds for (aarch64-unknown-none, never -softfloat; the hosts' Linux
-    // and macOS targets), and these intrinsics only touch registers.
-    unsafe { vget_lane_f32::<0>(vfma_f32(vdup_n_f32(c), vdup_n_f32(a), vdup_n_f32(b))) }
-}
-
 impl Context {
     /// `a` (F16, [k, m, ha], rows contiguous) times `b` (F32, [k, n, hb],
     /// rows contiguous, hb a multiple of ha) = [m, n, hb], each element as

@@ -34,12 +34,21 @@ fn soft_fma(a: f32, b: f32, c: f32) -> f32 {
     s as f32
 }
 
-/// `a * b + c` rounded once: the FMA instruction on aarch64 (about 20 times
+/// `a * b + c` rounded once: the FMA instruction on aarch64 (many times
 /// cheaper than [`soft_fma`], and the same result: both round once).
 #[cfg(target_arch = "aarch64")]
-use crate::ffi::fma;
+use crate::neon::{fma, fma_f16_lanes};
 #[cfg(not(target_arch = "aarch64"))]
 use soft_fma as fma;
+
+/// acc[i] = fma(a[i] as f32, b[i], acc[i]) for i below the shortest length
+/// (four lanes at a time with NEON on aarch64: `crate::neon`).
+#[cfg(not(target_arch = "aarch64"))]
+fn fma_f16_lanes(acc: &mut [f32], a: &[u16], b: &[f32]) {
+    for ((acc, &x), &y) in acc.iter_mut().zip(a).zip(b) {
+        *acc = fma(f16_to_f32(x), y, *acc);
+    }
+}
 
 /// `c - a * b` rounded once.
 fn fnma(a: f32, b: f32, c: f32) -> f32 {
@@ -156,9 +165,7 @@ pub fn f32_to_f16(x: f32) -> u16 {
 pub fn dot_f16(a: &[u16], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     for (ca, cb) in a.chunks(8).zip(b.chunks(8)) {
-        for ((acc, &x), &y) in acc.iter_mut().zip(ca).zip(cb) {
-            *acc = fma(f16_to_f32(x), y, *acc);
-        }
+        fma_f16_lanes(&mut acc, ca, cb);
     }
     let r = [acc[4] + acc[0], acc[5] + acc[1], acc[6] + acc[2], acc[7] + acc[3]];
     (r[0] + r[2]) + (r[1] + r[3])
@@ -175,9 +182,7 @@ pub fn dot_f16(a: &[u16], b: &[f32]) -> f32 {
 pub fn dot_f16_single(a: &[u16], b: &[f32]) -> f32 {
     let mut acc = [0f32; 32];
     for (ca, cb) in a.chunks(32).zip(b.chunks(32)) {
-        for ((acc, &x), &y) in acc.iter_mut().zip(ca).zip(cb) {
-            *acc = fma(f16_to_f32(x), y, *acc);
-        }
+        fma_f16_lanes(&mut acc, ca, cb);
     }
     let v: [f32; 8] = core::array::from_fn(|l| (acc[l] + acc[16 + l]) + (acc[8 + l] + acc[24 + l]));
     let t0 = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
