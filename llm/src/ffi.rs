@@ -298,7 +298,7 @@ unsafe extern "C" fn mul_mat_f16_rows(
     nth: i32,
     _userdata: *mut c_void,
 ) {
-    use crate::vecmath::{dot_f16, dot_f16_single, f32_to_f16};
+    use crate::vecmath::{dot_f16, dot_f16_single, f16_to_f32, f32_to_f16};
     // SAFETY: ggml passes the live operands of the op built by
     // Context::mul_mat_f16. The asserts establish that rows along dim 0
     // are contiguous and that every row read lies inside its tensor's
@@ -312,24 +312,21 @@ unsafe extern "C" fn mul_mat_f16_rows(
         let (n, hb) = (b.ne[1] as usize, b.ne[2] as usize);
         assert!(b.ne[0] as usize == k && d.ne[0] as usize == m && d.ne[1] as usize == n && d.ne[2] as usize == hb);
         let group = hb / ha;
-        // llama.cpp pads the KV cache's length (here k of the V product)
-        // with zeros to a multiple of 32 or more, and takes tinyBLAS for
-        // products of several columns, ggml_vec_dot_f16 for one.
-        let padded = k.div_ceil(32) * 32;
+        // llama.cpp takes tinyBLAS for products of several columns,
+        // ggml_vec_dot_f16 for one. Both round b to f16; it is rounded
+        // here once per column and kept as f32.
         let dot = if n >= 2 { dot_f16 } else { dot_f16_single };
-        let mut a_row = vec![0u16; padded];
-        let mut b_row = vec![0u16; padded];
+        let mut b_row = vec![0f32; k];
         for p in (ith as usize..n * hb).step_by(nth.max(1) as usize) {
             let (j, h) = (p % n, p / n);
             let b_src = core::slice::from_raw_parts((b.data as *const u8).add(j * b.nb[1] + h * b.nb[2]) as *const f32, k);
             for (o, &x) in b_row.iter_mut().zip(b_src) {
-                *o = f32_to_f16(x);
+                *o = f16_to_f32(f32_to_f16(x));
             }
             let out = core::slice::from_raw_parts_mut((d.data as *mut f32).add((h * n + j) * m), m);
             for (i, o) in out.iter_mut().enumerate() {
                 let a_src = (a.data as *const u8).add(i * a.nb[1] + (h / group) * a.nb[2]) as *const u16;
-                a_row[..k].copy_from_slice(core::slice::from_raw_parts(a_src, k));
-                *o = dot(&a_row, &b_row);
+                *o = dot(core::slice::from_raw_parts(a_src, k), &b_row);
             }
         }
     }

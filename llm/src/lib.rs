@@ -30,6 +30,8 @@ pub mod arena;
 pub mod chat;
 pub mod generate;
 pub mod gguf;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 pub mod model;
 pub mod pretokenize;
 pub mod sample;

@@ -12,13 +12,15 @@
 //! tinyBLAS, one 8-lane fused multiply-add accumulator per result
 //! ([`dot_f16`]). [`crate::ffi`] runs these as ggml custom ops.
 
-/// `a * b + c` rounded once, as an FMA instruction does. Without std
-/// there is no `mul_add`. The product of two f32 is exact in f64; the sum
+/// `a * b + c` rounded once, as an FMA instruction does, in software for
+/// targets other than aarch64 (the host tests). Without std there is no
+/// `mul_add`. The product of two f32 is exact in f64; the sum
 /// is rounded to f64 and its rounding error kept (TwoSum). Rounding that
 /// f64 to f32 can only go wrong when it lies exactly halfway between two
 /// f32 values and the error is not zero: then the true sum is above or
 /// below the midpoint, and one f64 step in that direction decides.
-fn fma(a: f32, b: f32, c: f32) -> f32 {
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
+fn soft_fma(a: f32, b: f32, c: f32) -> f32 {
     let (p, c) = (f64::from(a) * f64::from(b), f64::from(c));
     let s = p + c;
     let bb = s - p;
@@ -30,6 +32,22 @@ fn fma(a: f32, b: f32, c: f32) -> f32 {
         return f64::from_bits(toward) as f32;
     }
     s as f32
+}
+
+/// `a * b + c` rounded once: the FMA instruction on aarch64 (many times
+/// cheaper than [`soft_fma`], and the same result: both round once).
+#[cfg(target_arch = "aarch64")]
+use crate::neon::{fma, fma_f16_lanes};
+#[cfg(not(target_arch = "aarch64"))]
+use soft_fma as fma;
+
+/// acc[i] = fma(a[i] as f32, b[i], acc[i]) for i below the shortest length
+/// (four lanes at a time with NEON on aarch64: `crate::neon`).
+#[cfg(not(target_arch = "aarch64"))]
+fn fma_f16_lanes(acc: &mut [f32], a: &[u16], b: &[f32]) {
+    for ((acc, &x), &y) in acc.iter_mut().zip(a).zip(b) {
+        *acc = fma(f16_to_f32(x), y, *acc);
+    }
 }
 
 /// `c - a * b` rounded once.
@@ -84,17 +102,22 @@ fn libm_expf(x: f32) -> f32 {
     crate::ffi::expf(x)
 }
 
-/// IEEE half to single (exact).
+/// IEEE half to single (exact). Normal halves are a shift and an
+/// exponent rebias, without branches: it runs for every cache element an
+/// attention product reads.
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = u32::from((h >> 10) & 0x1f);
-    let man = u32::from(h & 0x3ff);
-    match exp {
-        // zero and subnormals: man * 2^-24
-        0 => sign * man as f32 * (1.0 / 16_777_216.0),
-        0x1f => f32::from_bits((u32::from(h & 0x8000) << 16) | 0x7f80_0000 | (man << 13)),
-        _ => f32::from_bits((u32::from(h & 0x8000) << 16) | ((exp + 112) << 23) | (man << 13)),
-    }
+    let h = u32::from(h);
+    let sign = (h & 0x8000) << 16;
+    let em = h & 0x7fff;
+    let bits = if em >= 0x7c00 {
+        0x7f80_0000 | ((em & 0x3ff) << 13) // inf and NaN
+    } else if em >= 0x0400 {
+        (em << 13) + (112 << 23)
+    } else {
+        // zero and subnormals: man * 2^-24, exact in f32
+        (em as f32 * (1.0 / 16_777_216.0)).to_bits()
+    };
+    f32::from_bits(sign | bits)
 }
 
 /// Single to IEEE half, rounding to nearest, ties to even (what F16C's
@@ -131,45 +154,39 @@ pub fn f32_to_f16(x: f32) -> u16 {
     sign | (kept + u32::from(round_up)) as u16
 }
 
-/// Σ a·b over f16 rows as tinyBLAS (AVX2) computes one element of a
-/// product: lane l accumulates the products at l, l+8, l+16, … with fused
-/// multiply-adds; the lanes are then summed as i + 4, then pairs, then the
-/// two halves. Rows are padded with zeros to a multiple of 8, which adds
-/// nothing (llama.cpp pads its KV cache with zeros the same way).
-pub fn dot_f16(a: &[u16], b: &[u16]) -> f32 {
+/// Σ a·b with `a` an f16 row and `b` an f32 row whose values are f16
+/// (rounded by the caller once per row, not once per product), as tinyBLAS
+/// (AVX2) computes one element of a product: lane l accumulates the
+/// products at l, l+8, l+16, … with fused multiply-adds; the lanes are then
+/// summed as i + 4, then pairs, then the two halves. llama.cpp pads its KV
+/// cache with zeros to a multiple of 32 or more; a padding product adds +0
+/// to an accumulator that started at +0, which changes nothing, so the rows
+/// here are not padded.
+pub fn dot_f16(a: &[u16], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks(8), b.chunks(8));
-    for (ca, cb) in ca.zip(cb) {
-        for (l, (&x, &y)) in ca.iter().zip(cb).enumerate() {
-            acc[l] = fma(f16_to_f32(x), f16_to_f32(y), acc[l]);
-        }
+    for (ca, cb) in a.chunks(8).zip(b.chunks(8)) {
+        fma_f16_lanes(&mut acc, ca, cb);
     }
     let r = [acc[4] + acc[0], acc[5] + acc[1], acc[6] + acc[2], acc[7] + acc[3]];
     (r[0] + r[2]) + (r[1] + r[3])
 }
 
-/// Σ a·b over f16 rows as ggml's `ggml_vec_dot_f16` (AVX2) computes it,
-/// which llama.cpp uses instead of tinyBLAS when the product has a single
-/// column (one token): four 8-lane FMA accumulators over blocks of 32, then
-/// the accumulators added (0+2, 1+3, 0+1), the lanes (l + l+4, then
-/// pairwise), in double precision with any elements past the last block of
-/// 32 added one by one (there are none after padding the rows with zeros).
-pub fn dot_f16_single(a: &[u16], b: &[u16]) -> f32 {
-    let mut acc = [[0f32; 8]; 4];
-    let blocks = a.len() / 32 * 32;
-    for (ca, cb) in a[..blocks].chunks_exact(32).zip(b[..blocks].chunks_exact(32)) {
-        for (i, (&x, &y)) in ca.iter().zip(cb).enumerate() {
-            let (j, l) = (i / 8, i % 8);
-            acc[j][l] = fma(f16_to_f32(x), f16_to_f32(y), acc[j][l]);
-        }
+/// Σ a·b (as [`dot_f16`] takes them) as ggml's `ggml_vec_dot_f16` (AVX2)
+/// computes it, which llama.cpp uses instead of tinyBLAS when the product
+/// has a single column (one token): four 8-lane FMA accumulators over
+/// blocks of 32 (element i goes to accumulator lane i % 32), then the
+/// accumulators added (0+2, 1+3, 0+1), the lanes (l + l+4, then pairwise),
+/// in double precision. llama.cpp's rows are padded with zeros to a
+/// multiple of 32, so it has no elements past the last block, and the
+/// padding adds nothing (see [`dot_f16`]).
+pub fn dot_f16_single(a: &[u16], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 32];
+    for (ca, cb) in a.chunks(32).zip(b.chunks(32)) {
+        fma_f16_lanes(&mut acc, ca, cb);
     }
-    let v: [f32; 8] = core::array::from_fn(|l| (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]));
+    let v: [f32; 8] = core::array::from_fn(|l| (acc[l] + acc[16 + l]) + (acc[8 + l] + acc[24 + l]));
     let t0 = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
-    let mut sum = f64::from((t0[0] + t0[1]) + (t0[2] + t0[3]));
-    for (&x, &y) in a[blocks..].iter().zip(&b[blocks..]) {
-        sum += f64::from(f16_to_f32(x) * f16_to_f32(y));
-    }
-    sum as f32
+    f64::from((t0[0] + t0[1]) + (t0[2] + t0[3])) as f32
 }
 
 /// SiLU, x / (1 + e^-x), for a row.
@@ -234,6 +251,7 @@ mod tests {
         assert_eq!(((a as f64) * (b as f64) + c as f64) as f32, 1.0 + e(-22), "the naive way");
         assert_eq!(fma(a, b, c), 1.0 + e(-23));
         assert_eq!(fma(a, b, c), a.mul_add(b, c));
+        assert_eq!(soft_fma(a, b, c), 1.0 + e(-23));
         let mut x = 0x1234_5678u32;
         let mut next = || {
             x ^= x << 13;
@@ -244,6 +262,7 @@ mod tests {
         for _ in 0..100_000 {
             let (a, b, c) = (next(), next(), next() * 1e-3);
             assert_eq!(fma(a, b, c), a.mul_add(b, c), "{a} {b} {c}");
+            assert_eq!(soft_fma(a, b, c), a.mul_add(b, c), "{a} {b} {c}");
         }
     }
 
@@ -264,8 +283,9 @@ mod tests {
     #[test]
     fn f16_dot_is_the_dot() {
         let a: alloc::vec::Vec<u16> = (0..13).map(|i| f32_to_f16(i as f32 * 0.5)).collect();
-        let b: alloc::vec::Vec<u16> = (0..13).map(|_| f32_to_f16(2.0)).collect();
+        let b = [2.0f32; 13];
         assert_eq!(dot_f16(&a, &b), (0..13).map(|i| i as f32).sum::<f32>());
+        assert_eq!(dot_f16_single(&a, &b), (0..13).map(|i| i as f32).sum::<f32>());
     }
 
     #[test]
