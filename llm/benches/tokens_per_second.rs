@@ -21,7 +21,9 @@ const DEFAULT_PROMPT: &str =
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v}: not a number")),
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v}: not a number")),
         Err(_) => default,
     }
 }
@@ -29,7 +31,11 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn main() {
@@ -39,11 +45,15 @@ fn main() {
             .join("../target/models/smollm2-135m-instruct-q4_1.gguf"),
     };
     let mut file = std::fs::File::open(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run scripts/fetch-model (or set KINGLY_MODEL)", path.display())
+        panic!(
+            "{}: {e}; run scripts/fetch-model (or set KINGLY_MODEL)",
+            path.display()
+        )
     });
     let len = file.metadata().expect("the model's size").len() as usize;
     let mut arena = llm::arena::Arena::new(len);
-    file.read_exact(arena.bytes_mut()).expect("reading the model");
+    file.read_exact(arena.bytes_mut())
+        .expect("reading the model");
     let model = Model::load(arena.bytes()).expect("loading the model");
 
     let text = std::env::var("KINGLY_BENCH_PROMPT").unwrap_or_else(|_| DEFAULT_PROMPT.into());
