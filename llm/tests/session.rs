@@ -50,29 +50,5 @@ fn context_and_vocabulary_are_enforced() {
     assert_eq!(s.eval(&[1]), Err(Error::ContextFull { n_ctx: 8, needed: 9 }));
 }
 
-/// Host speed, one thread: `cargo test -p llm --release --test session --
-/// --ignored --nocapture speed`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn speed() {
-    let arena = common::model_bytes();
-    let model = Model::load(arena.bytes()).unwrap();
-    let prompt = model.tokenizer.encode("The capital of France is Paris. The capital of Germany is Berlin. The capital of Italy is", false);
-    let mut s = Session::new(&model, 256).unwrap();
-    let t = std::time::Instant::now();
-    let mut logits = s.eval(&prompt).unwrap();
-    let prompt_secs = t.elapsed().as_secs_f64();
-    let t = std::time::Instant::now();
-    let n = 64;
-    for _ in 0..n {
-        let next = llm::model::argmax_with_margin(&logits).0;
-        logits = s.eval(&[next]).unwrap();
-    }
-    let gen_secs = t.elapsed().as_secs_f64();
-    println!(
-        "prompt: {} tokens in {prompt_secs:.3}s ({:.1} tok/s); generation: {n} tokens in {gen_secs:.3}s ({:.1} tok/s)",
-        prompt.len(),
-        prompt.len() as f64 / prompt_secs,
-        n as f64 / gen_secs
-    );
-}
+// Host tokens per second: llm/benches/tokens_per_second.rs, run beside
+// llama.cpp by scripts/bench-host-llm.
