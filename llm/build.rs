@@ -111,7 +111,10 @@ fn ggml_source_dir() -> PathBuf {
         .output()
         .unwrap_or_else(|e| panic!("running `{cargo} metadata`: {e}"));
     if !out.status.success() {
-        panic!("`cargo metadata` failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "`cargo metadata` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let metadata: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("`cargo metadata` printed invalid JSON");
@@ -119,10 +122,16 @@ fn ggml_source_dir() -> PathBuf {
         .as_array()
         .and_then(|packages| packages.iter().find(|p| p["name"] == GGML_PACKAGE))
         .unwrap_or_else(|| panic!("`cargo metadata` does not list {GGML_PACKAGE}"));
-    let manifest_path = package["manifest_path"].as_str().expect("manifest_path is a string");
+    let manifest_path = package["manifest_path"]
+        .as_str()
+        .expect("manifest_path is a string");
     let dir = Path::new(manifest_path).parent().unwrap().join("ggml-src");
     for file in GGML_C_FILES.iter().chain(&["ggml.h"]) {
-        assert!(dir.join(file).is_file(), "{} is missing", dir.join(file).display());
+        assert!(
+            dir.join(file).is_file(),
+            "{} is missing",
+            dir.join(file).display()
+        );
     }
     dir
 }
@@ -181,7 +190,9 @@ fn bare_metal_flags(build: &mut cc::Build, clang_args: &mut Vec<String>) {
     build.flag("-fno-pic").flag("-mno-outline-atomics");
     // POSIX and BSD names under -std=c11 (CLOCK_MONOTONIC, M_PI), as the
     // host build gets them from glibc.
-    build.define("_DEFAULT_SOURCE", None).define("_POSIX_C_SOURCE", "200809L");
+    build
+        .define("_DEFAULT_SOURCE", None)
+        .define("_POSIX_C_SOURCE", "200809L");
     // picolibc declares CLOCK_MONOTONIC only where the platform claims a
     // monotonic clock; ours is the shim's clock_gettime over CNTPCT_EL0.
     build.define("_POSIX_MONOTONIC_CLOCK", "200809L");

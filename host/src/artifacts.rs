@@ -40,7 +40,11 @@ pub fn ensure_model_artifacts() -> Result<(PathBuf, PathBuf)> {
     // (`-kernel`), so the card's copy may lag, and what people wrote to the
     // card survives kernel rebuilds.
     if is_stale(&image, &model) {
-        eprintln!("kingly: building {} with {}", image.display(), model.display());
+        eprintln!(
+            "kingly: building {} with {}",
+            image.display(),
+            model.display()
+        );
         let mut spec = ImageSpec::new(&kernel8);
         spec.host_files.push(model_entry(&model)?);
         build_image(&image, &spec)?;

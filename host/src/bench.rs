@@ -132,9 +132,10 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
     // Reading 94 MiB and evaluating tokens take minutes of QEMU time.
     qemu.set_response_timeout(LLM_RESPONSE_TIMEOUT);
     let figures = &mut report.figures;
-    let file = structured(
-        qemu.call_tool("bench_sd_read", json!({"bytes": SD_READ_BYTES, "path": model}))?,
-    )?;
+    let file = structured(qemu.call_tool(
+        "bench_sd_read",
+        json!({"bytes": SD_READ_BYTES, "path": model}),
+    )?)?;
     figures.push(Figure {
         name: "sd_file_read_instructions_per_byte",
         what: "SD card, a file read through the FAT layer (embedded-sdmmc)",
@@ -153,8 +154,18 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
     });
     let mut per_token = Vec::new();
     for (threads, prompt_name, generate_name, goal) in [
-        (1, "llm_prompt_instructions_per_token_1core", "llm_generate_instructions_per_token_1core", Some(133e6)),
-        (4, "llm_prompt_instructions_per_token_4core", "llm_generate_instructions_per_token_4core", None),
+        (
+            1,
+            "llm_prompt_instructions_per_token_1core",
+            "llm_generate_instructions_per_token_1core",
+            Some(133e6),
+        ),
+        (
+            4,
+            "llm_prompt_instructions_per_token_4core",
+            "llm_generate_instructions_per_token_4core",
+            None,
+        ),
     ] {
         let run = structured(qemu.call_tool(
             "llm_generate",
@@ -167,14 +178,22 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
         let generate = number(timing, "generation_ns")? / (generated - 1.0).max(1.0);
         figures.push(Figure {
             name: prompt_name,
-            what: if threads == 1 { "prompt evaluation per token, one core" } else { "prompt evaluation per token, four cores (all cores counted)" },
+            what: if threads == 1 {
+                "prompt evaluation per token, one core"
+            } else {
+                "prompt evaluation per token, four cores (all cores counted)"
+            },
             value: number(timing, "prompt_ns")? / number(&run, "prompt_tokens")?.max(1.0),
             unit: "instructions/token",
             goal: None,
         });
         figures.push(Figure {
             name: generate_name,
-            what: if threads == 1 { "generation per token, one core" } else { "generation per token, four cores (all cores counted)" },
+            what: if threads == 1 {
+                "generation per token, one core"
+            } else {
+                "generation per token, four cores (all cores counted)"
+            },
             value: generate,
             unit: "instructions/token",
             goal,
@@ -228,7 +247,9 @@ pub fn table(figures: &[Figure]) -> String {
     for f in figures {
         // Ratios and per-byte figures need decimals; counts do not.
         let decimals = if f.value < 100.0 { 2 } else { 0 };
-        let goal = f.goal.map_or_else(|| "-".to_string(), |g| format!("{g:.decimals$}"));
+        let goal = f
+            .goal
+            .map_or_else(|| "-".to_string(), |g| format!("{g:.decimals$}"));
         out.push_str(&format!(
             "{:<42} {:>14}  {:<18} {:>11}  {}\n",
             f.name,

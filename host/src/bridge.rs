@@ -34,7 +34,10 @@ pub fn serve_qemu(mut cmd: Command) -> Result<ExitStatus> {
     let to_qemu = child.stdin.take().expect("stdin was piped");
     let stdin_closed = relay_in_background(io::stdin(), to_qemu);
     loop {
-        if let Some(status) = child.try_wait().context(|| format!("waiting for {program}"))? {
+        if let Some(status) = child
+            .try_wait()
+            .context(|| format!("waiting for {program}"))?
+        {
             return Ok(status);
         }
         match stdin_closed.recv_timeout(POLL) {
@@ -145,7 +148,11 @@ pub fn serve_serial(device: &str, baud: u32) -> Result<()> {
                 .write_all(&buf[..n])
                 .and_then(|()| stdout.flush())
                 .context(|| "writing to stdout".into())?,
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
             Err(e) => return Err(Error::Serial(format!("reading {device}: {e}"))),
         }
     }

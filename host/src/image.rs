@@ -101,7 +101,10 @@ impl ImageSpec {
 /// Builds the image at `out` (through a temporary file and a rename).
 pub fn build_image(out: &Path, spec: &ImageSpec) -> Result<()> {
     let card_files = spec.files()?;
-    let payload: u64 = card_files.iter().map(|(_, bytes)| bytes.len() as u64).sum::<u64>()
+    let payload: u64 = card_files
+        .iter()
+        .map(|(_, bytes)| bytes.len() as u64)
+        .sum::<u64>()
         + spec.host_file_bytes()?;
     let size = image_bytes_for(payload);
 
@@ -184,7 +187,14 @@ fn write_fat(
     let create = |name: &str| {
         // fatfs's create_dir opens a directory that exists already.
         let mut dir_path = String::new();
-        for part in name.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+        for part in name
+            .split('/')
+            .rev()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             if !dir_path.is_empty() {
                 dir_path.push('/');
             }
@@ -244,7 +254,9 @@ pub fn parse_add(arg: &str) -> Result<(String, PathBuf)> {
         .ok_or_else(|| Error::Image(format!("--add {arg}: expected SRC:DEST")))?;
     let dest = dest.trim_start_matches('/');
     if src.is_empty() || dest.is_empty() || dest.ends_with('/') {
-        return Err(Error::Image(format!("--add {arg}: expected SRC:DEST with a file name in DEST")));
+        return Err(Error::Image(format!(
+            "--add {arg}: expected SRC:DEST with a file name in DEST"
+        )));
     }
     Ok((dest.to_string(), PathBuf::from(src)))
 }

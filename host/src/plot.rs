@@ -28,10 +28,15 @@ fn plot_error(e: impl std::fmt::Display) -> Error {
 
 /// Draws `series` into the PNG at `path`.
 pub fn tokens_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
-    let font = std::fs::read(FONT_PATH).path_context("reading the chart font", Path::new(FONT_PATH))?;
+    let font =
+        std::fs::read(FONT_PATH).path_context("reading the chart font", Path::new(FONT_PATH))?;
     // plotters keeps registered fonts for the life of the process.
-    register_font("sans-serif", FontStyle::Normal, Box::leak(font.into_boxed_slice()))
-        .map_err(|_| plot_error(format!("{FONT_PATH} is not a usable font")))?;
+    register_font(
+        "sans-serif",
+        FontStyle::Normal,
+        Box::leak(font.into_boxed_slice()),
+    )
+    .map_err(|_| plot_error(format!("{FONT_PATH} is not a usable font")))?;
 
     let max = |f: fn(&(f64, f64)) -> f64| {
         series
@@ -62,10 +67,15 @@ pub fn tokens_chart(path: &Path, title: &str, series: &[Series]) -> Result<()> {
         let color = Palette99::pick(i).to_rgba();
         let points: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (x, y / 1e6)).collect();
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
             .map_err(plot_error)?
             .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
             .map_err(plot_error)?;

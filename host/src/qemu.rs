@@ -53,7 +53,12 @@ pub fn qemu_command(kernel: &Path, image: &Path, extra: &[&str]) -> Command {
 /// `pty` makes QEMU stand in for a board on a serial adapter (it prints
 /// "char device redirected to /dev/pts/N (label serial0)" on stdout), which
 /// is how `kingly serial` is tested.
-pub fn qemu_command_with_uart0(kernel: &Path, image: &Path, uart0: &str, extra: &[&str]) -> Command {
+pub fn qemu_command_with_uart0(
+    kernel: &Path,
+    image: &Path,
+    uart0: &str,
+    extra: &[&str],
+) -> Command {
     let log = log_uart_path(image).to_string_lossy().into_owned();
     let kernel = kernel.to_string_lossy();
     // The image sits inside a `-drive` option string, where a comma separates

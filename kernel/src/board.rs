@@ -116,7 +116,11 @@ pub fn temperature_millicelsius() -> Result<u32, MailboxError> {
 /// A clock's rate as the firmware reports it now (`None` if it does not
 /// answer).
 pub fn clock_rate_hz(clock: Clock) -> Option<u32> {
-    MAILBOX.lock().clock_rate_hz(clock).ok().filter(|&hz| hz > 0)
+    MAILBOX
+        .lock()
+        .clock_rate_hz(clock)
+        .ok()
+        .filter(|&hz| hz > 0)
 }
 
 /// The firmware's thermal limit, in thousandths of a degree Celsius.

@@ -182,7 +182,12 @@ pub fn init(arm_memory: Region) {
     // SAFETY: the range lies in RAM that the mailbox reports as the ARM's,
     // above everything the linker placed, and is handed to the allocator
     // exactly once; nothing else uses it.
-    unsafe { HEAP.0.lock().heap.init(start as *mut u8, (end - start) as usize) };
+    unsafe {
+        HEAP.0
+            .lock()
+            .heap
+            .init(start as *mut u8, (end - start) as usize)
+    };
 }
 
 /// Heap usage: (used bytes, free bytes). Blocks in the small-block cache

@@ -72,7 +72,9 @@ pub fn run(
                     // Volatile so the compiler cannot fold the write into the
                     // later read: the point is to go through RAM.
                     // SAFETY: `w` is a valid, aligned word of `buf`'s capacity.
-                    unsafe { core::ptr::write_volatile(w.as_mut_ptr(), pattern(addr, pass, inverted)) };
+                    unsafe {
+                        core::ptr::write_volatile(w.as_mut_ptr(), pattern(addr, pass, inverted))
+                    };
                 }
                 done += 1;
                 if !on_chunk(done, total) {

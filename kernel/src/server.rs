@@ -19,7 +19,8 @@ pub fn run(mut server: Server) -> ! {
     // Boot records are in kingly://log; only what happens from now on is
     // pushed as notifications/message.
     let mut forwarded = klog::last_seq();
-    let interval = generic_timer::ms_to_ticks(METRICS_UPDATE_INTERVAL_MS, generic_timer::frequency_hz());
+    let interval =
+        generic_timer::ms_to_ticks(METRICS_UPDATE_INTERVAL_MS, generic_timer::frequency_hz());
     let mut metrics_notified_at = 0;
     let mut metrics_changed = false;
     crate::timer::record_ready();

@@ -2,8 +2,8 @@
 //! `mcp::LineFramer`; replies go out as whole lines through `console`.
 
 use crate::{console, timer, watchdog};
-use rpi4::generic_timer;
 use mcp::{Frame, LineFramer};
+use rpi4::generic_timer;
 
 /// Bytes taken from the receive ring but not yet framed.
 const CHUNK: usize = 512;

@@ -33,8 +33,12 @@ impl ChatTemplate {
     /// ChatML, when the file's template is ChatML (or there is none).
     pub fn from_gguf(g: &Gguf<'_>) -> Option<Self> {
         match g.get("tokenizer.chat_template").and_then(Value::as_str) {
-            None => Some(ChatTemplate { default_system: None }),
-            Some(t) if t.contains(START) => Some(ChatTemplate { default_system: default_system(t) }),
+            None => Some(ChatTemplate {
+                default_system: None,
+            }),
+            Some(t) if t.contains(START) => Some(ChatTemplate {
+                default_system: default_system(t),
+            }),
             Some(_) => None,
         }
     }
@@ -67,7 +71,9 @@ impl ChatTemplate {
 fn default_system(template: &str) -> Option<String> {
     let marker = "<|im_start|>system";
     let rest = &template[template.find(marker)? + marker.len()..];
-    let rest = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\\n"))?;
+    let rest = rest
+        .strip_prefix('\n')
+        .or_else(|| rest.strip_prefix("\\n"))?;
     let text = &rest[..rest.find(END)?];
     Some(text.replace("\\n", "\n"))
 }
@@ -78,14 +84,31 @@ mod tests {
 
     #[test]
     fn renders_chatml_with_the_default_system() {
-        let t = ChatTemplate { default_system: Some("Be brief.".into()) };
-        let user = [Message { role: "user", content: "Hi" }];
+        let t = ChatTemplate {
+            default_system: Some("Be brief.".into()),
+        };
+        let user = [Message {
+            role: "user",
+            content: "Hi",
+        }];
         assert_eq!(
             t.render(&user, true),
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
         );
-        let own = [Message { role: "system", content: "S" }, Message { role: "user", content: "Hi" }];
-        assert_eq!(t.render(&own, false), "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+        let own = [
+            Message {
+                role: "system",
+                content: "S",
+            },
+            Message {
+                role: "user",
+                content: "Hi",
+            },
+        ];
+        assert_eq!(
+            t.render(&own, false),
+            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+        );
     }
 
     #[test]

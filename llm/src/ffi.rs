@@ -25,7 +25,13 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::types::GgmlType;
 
-#[allow(non_camel_case_types, non_upper_case_globals, non_snake_case, dead_code, unsafe_op_in_unsafe_fn)]
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unsafe_op_in_unsafe_fn
+)]
 #[allow(clippy::all)]
 mod sys {
     include!(concat!(env!("OUT_DIR"), "/ggml.rs"));
@@ -73,7 +79,11 @@ impl Context {
     /// A context of `mem_size` bytes. With `no_alloc`, tensors get headers
     /// but no data (it is bound later, see [`TensorSet::bind`]).
     pub fn new(mem_size: usize, no_alloc: bool) -> Option<Self> {
-        let params = sys::ggml_init_params { mem_size, mem_buffer: core::ptr::null_mut(), no_alloc };
+        let params = sys::ggml_init_params {
+            mem_size,
+            mem_buffer: core::ptr::null_mut(),
+            no_alloc,
+        };
         // SAFETY: ggml allocates the buffer itself (mem_buffer is null); it
         // returns null when that fails.
         NonNull::new(unsafe { sys::ggml_init(params) }).map(|ptr| Context { ptr })
@@ -83,7 +93,10 @@ impl Context {
         // ggml returns null only when the context is out of memory, which
         // it reports with GGML_ASSERT (abort) first; null here is a bug.
         let ptr = NonNull::new(ptr).expect("ggml returned no tensor");
-        Tensor { ptr, _ctx: PhantomData }
+        Tensor {
+            ptr,
+            _ctx: PhantomData,
+        }
     }
 
     fn raw(&self) -> *mut sys::ggml_context {
@@ -111,7 +124,13 @@ impl Context {
         let t = self.new_tensor_i32(values.len());
         // SAFETY: the tensor was just allocated in this (allocating)
         // context with exactly values.len() i32 elements.
-        unsafe { core::ptr::copy_nonoverlapping(values.as_ptr(), (*t.ptr.as_ptr()).data.cast(), values.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                values.as_ptr(),
+                (*t.ptr.as_ptr()).data.cast(),
+                values.len(),
+            )
+        };
         t
     }
 
@@ -128,7 +147,13 @@ impl Context {
         let t = self.new_tensor(GgmlType::F32, dims);
         // SAFETY: a freshly allocated contiguous F32 tensor of values.len()
         // elements.
-        unsafe { core::ptr::copy_nonoverlapping(values.as_ptr(), (*t.ptr.as_ptr()).data.cast(), values.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                values.as_ptr(),
+                (*t.ptr.as_ptr()).data.cast(),
+                values.len(),
+            )
+        };
         t
     }
 
@@ -155,7 +180,11 @@ impl Context {
                 plan.work_data = work.as_mut_ptr();
             }
             let status = sys::ggml_graph_compute(graph, &mut plan);
-            assert_eq!(status, sys::GGML_STATUS_SUCCESS, "ggml_graph_compute failed");
+            assert_eq!(
+                status,
+                sys::GGML_STATUS_SUCCESS,
+                "ggml_graph_compute failed"
+            );
         }
     }
 }
@@ -306,11 +335,20 @@ unsafe extern "C" fn mul_mat_f16_rows(
     // writes only the (column, head) pairs p with p % nth == ith.
     unsafe {
         let (d, a, b) = (&*dst, &*a, &*b);
-        assert!(a.type_ == sys::GGML_TYPE_F16 && b.type_ == sys::GGML_TYPE_F32 && d.type_ == sys::GGML_TYPE_F32);
+        assert!(
+            a.type_ == sys::GGML_TYPE_F16
+                && b.type_ == sys::GGML_TYPE_F32
+                && d.type_ == sys::GGML_TYPE_F32
+        );
         assert!(a.nb[0] == 2 && b.nb[0] == 4 && sys::ggml_is_contiguous(d));
         let (k, m, ha) = (a.ne[0] as usize, a.ne[1] as usize, a.ne[2] as usize);
         let (n, hb) = (b.ne[1] as usize, b.ne[2] as usize);
-        assert!(b.ne[0] as usize == k && d.ne[0] as usize == m && d.ne[1] as usize == n && d.ne[2] as usize == hb);
+        assert!(
+            b.ne[0] as usize == k
+                && d.ne[0] as usize == m
+                && d.ne[1] as usize == n
+                && d.ne[2] as usize == hb
+        );
         let group = hb / ha;
         // llama.cpp takes tinyBLAS for products of several columns,
         // ggml_vec_dot_f16 for one. Both round b to f16; it is rounded
@@ -319,13 +357,17 @@ unsafe extern "C" fn mul_mat_f16_rows(
         let mut b_row = vec![0f32; k];
         for p in (ith as usize..n * hb).step_by(nth.max(1) as usize) {
             let (j, h) = (p % n, p / n);
-            let b_src = core::slice::from_raw_parts((b.data as *const u8).add(j * b.nb[1] + h * b.nb[2]) as *const f32, k);
+            let b_src = core::slice::from_raw_parts(
+                (b.data as *const u8).add(j * b.nb[1] + h * b.nb[2]) as *const f32,
+                k,
+            );
             for (o, &x) in b_row.iter_mut().zip(b_src) {
                 *o = f16_to_f32(f32_to_f16(x));
             }
             let out = core::slice::from_raw_parts_mut((d.data as *mut f32).add((h * n + j) * m), m);
             for (i, o) in out.iter_mut().enumerate() {
-                let a_src = (a.data as *const u8).add(i * a.nb[1] + (h / group) * a.nb[2]) as *const u16;
+                let a_src =
+                    (a.data as *const u8).add(i * a.nb[1] + (h / group) * a.nb[2]) as *const u16;
                 *o = dot(core::slice::from_raw_parts(a_src, k), &b_row);
             }
         }
@@ -347,14 +389,24 @@ unsafe fn rows<'t>(
     // SAFETY: per this function's contract.
     unsafe {
         let (d, a) = (&*dst, &*a);
-        assert!(a.type_ == sys::GGML_TYPE_F32 && sys::ggml_is_contiguous(a) && sys::ggml_is_contiguous(d));
+        assert!(
+            a.type_ == sys::GGML_TYPE_F32
+                && sys::ggml_is_contiguous(a)
+                && sys::ggml_is_contiguous(d)
+        );
         assert!(d.type_ == sys::GGML_TYPE_F32 && sys::ggml_nelements(a) == sys::ggml_nelements(d));
         let n = a.ne[0] as usize;
         let n_rows = (sys::ggml_nelements(a) as usize) / n;
         let (src, out) = (a.data as *const f32, d.data as *mut f32);
-        (ith as usize..n_rows).step_by(nth.max(1) as usize).map(move |r| {
-            (r, core::slice::from_raw_parts(src.add(r * n), n), core::slice::from_raw_parts_mut(out.add(r * n), n))
-        })
+        (ith as usize..n_rows)
+            .step_by(nth.max(1) as usize)
+            .map(move |r| {
+                (
+                    r,
+                    core::slice::from_raw_parts(src.add(r * n), n),
+                    core::slice::from_raw_parts_mut(out.add(r * n), n),
+                )
+            })
     }
 }
 
@@ -385,7 +437,11 @@ unsafe extern "C" fn soft_max_rows(
     // rows as long as a's (checked), built by Session::eval_batch.
     unsafe {
         let mask = &*mask;
-        assert!(mask.type_ == sys::GGML_TYPE_F32 && mask.ne[0] == (*a).ne[0] && sys::ggml_is_contiguous(mask));
+        assert!(
+            mask.type_ == sys::GGML_TYPE_F32
+                && mask.ne[0] == (*a).ne[0]
+                && sys::ggml_is_contiguous(mask)
+        );
         let (n, mask_rows) = (mask.ne[0] as usize, mask.ne[1] as usize);
         let mask_data = core::slice::from_raw_parts(mask.data as *const f32, n * mask_rows);
         let a_rows = (*a).ne[1] as usize;
@@ -484,7 +540,11 @@ impl<'data> TensorSet<'data> {
             unsafe { (*t.raw()).data = bytes.as_ptr() as *mut c_void };
             tensors.push(t.ptr);
         }
-        Some(TensorSet { ctx, tensors, _data: PhantomData })
+        Some(TensorSet {
+            ctx,
+            tensors,
+            _data: PhantomData,
+        })
     }
 }
 
@@ -503,13 +563,20 @@ impl TensorSet<'static> {
             unsafe { core::ptr::write_bytes((*t.raw()).data.cast::<u8>(), 0, t.n_bytes()) };
             tensors.push(t.ptr);
         }
-        Some(TensorSet { ctx, tensors, _data: PhantomData })
+        Some(TensorSet {
+            ctx,
+            tensors,
+            _data: PhantomData,
+        })
     }
 }
 
 impl TensorSet<'_> {
     pub fn get(&self, index: usize) -> Tensor<'_> {
-        Tensor { ptr: self.tensors[index], _ctx: PhantomData }
+        Tensor {
+            ptr: self.tensors[index],
+            _ctx: PhantomData,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -530,7 +597,12 @@ impl TensorSet<'_> {
 /// Checks our type table against ggml's own.
 pub fn ggml_type_layout(ty: GgmlType) -> (u64, u64) {
     // SAFETY: pure functions of the type id, which is one of ggml's.
-    unsafe { (sys::ggml_blck_size(ty.id()) as u64, sys::ggml_type_size(ty.id()) as u64) }
+    unsafe {
+        (
+            sys::ggml_blck_size(ty.id()) as u64,
+            sys::ggml_type_size(ty.id()) as u64,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -540,7 +612,12 @@ mod tests {
     #[test]
     fn type_table_matches_ggml() {
         for ty in GgmlType::ALL {
-            assert_eq!(ggml_type_layout(ty), (ty.block_len(), ty.block_bytes()), "{}", ty.name());
+            assert_eq!(
+                ggml_type_layout(ty),
+                (ty.block_len(), ty.block_bytes()),
+                "{}",
+                ty.name()
+            );
         }
     }
 

@@ -26,42 +26,69 @@ pub const DEFAULT_ALIGNMENT: u64 = 32;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// Needed `want` more bytes at `at`, but the file ends first.
-    Truncated { at: usize, want: u64 },
+    Truncated {
+        at: usize,
+        want: u64,
+    },
     BadMagic,
     UnsupportedVersion(u32),
     /// A metadata value type id that GGUF does not define.
-    BadValueType { at: usize, id: u32 },
+    BadValueType {
+        at: usize,
+        id: u32,
+    },
     /// A string that is not UTF-8.
-    BadUtf8 { at: usize },
+    BadUtf8 {
+        at: usize,
+    },
     /// Arrays nested deeper than [`MAX_DEPTH`].
-    TooDeep { at: usize },
+    TooDeep {
+        at: usize,
+    },
     /// `general.alignment` is zero, not a power of two, or not an integer.
     BadAlignment,
     /// A tensor with more than [`MAX_DIMS`] dimensions, a zero or overflowing
     /// shape, or a first dimension that is not a whole number of blocks.
-    BadShape { tensor: usize },
+    BadShape {
+        tensor: usize,
+    },
     /// A tensor type this parser does not know.
-    UnknownTensorType { tensor: usize, id: u32 },
+    UnknownTensorType {
+        tensor: usize,
+        id: u32,
+    },
     /// A tensor's data is misaligned or runs past the end of the file.
-    BadTensorData { tensor: usize },
+    BadTensorData {
+        tensor: usize,
+    },
     /// Two tensors with the same name.
-    DuplicateTensor { tensor: usize },
+    DuplicateTensor {
+        tensor: usize,
+    },
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Truncated { at, want } => write!(f, "file ends at {at}, {want} more bytes needed"),
+            Error::Truncated { at, want } => {
+                write!(f, "file ends at {at}, {want} more bytes needed")
+            }
             Error::BadMagic => f.write_str("not a GGUF file (bad magic)"),
-            Error::UnsupportedVersion(v) => write!(f, "GGUF version {v} is not supported (2 and 3 are)"),
+            Error::UnsupportedVersion(v) => {
+                write!(f, "GGUF version {v} is not supported (2 and 3 are)")
+            }
             Error::BadValueType { at, id } => write!(f, "unknown metadata value type {id} at {at}"),
             Error::BadUtf8 { at } => write!(f, "string at {at} is not UTF-8"),
             Error::TooDeep { at } => write!(f, "arrays nested too deeply at {at}"),
             Error::BadAlignment => f.write_str("general.alignment is not a power of two"),
             Error::BadShape { tensor } => write!(f, "tensor {tensor} has an invalid shape"),
-            Error::UnknownTensorType { tensor, id } => write!(f, "tensor {tensor} has unknown type {id}"),
+            Error::UnknownTensorType { tensor, id } => {
+                write!(f, "tensor {tensor} has unknown type {id}")
+            }
             Error::BadTensorData { tensor } => write!(f, "tensor {tensor}'s data is misplaced"),
-            Error::DuplicateTensor { tensor } => write!(f, "tensor {tensor} repeats an earlier name"),
+            Error::DuplicateTensor { tensor } => {
+                write!(f, "tensor {tensor} repeats an earlier name")
+            }
         }
     }
 }
@@ -216,11 +243,21 @@ impl<'a> Gguf<'a> {
         // data_offset <= bytes.len() when there is any tensor; with none it
         // may point just past the end, which data() clamps.
         let data_offset = usize::try_from(data_offset).map_err(|_| Error::BadAlignment)?;
-        Ok(Gguf { version, metadata, tensors, alignment, data_offset, bytes })
+        Ok(Gguf {
+            version,
+            metadata,
+            tensors,
+            alignment,
+            data_offset,
+            bytes,
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&Value<'a>> {
-        self.metadata.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.metadata
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
     }
 
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo<'a>> {
@@ -252,7 +289,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: u64) -> Result<&'a [u8]> {
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
-        let truncated = || Error::Truncated { at: self.bytes.len(), want: n.saturating_sub(rest.len() as u64) };
+        let truncated = || Error::Truncated {
+            at: self.bytes.len(),
+            want: n.saturating_sub(rest.len() as u64),
+        };
         let n = usize::try_from(n).map_err(|_| truncated())?;
         let (head, _) = rest.split_at_checked(n).ok_or_else(truncated)?;
         self.pos += n;
@@ -324,7 +364,14 @@ impl<'a> Reader<'a> {
         let ty = GgmlType::from_id(id).ok_or(Error::UnknownTensorType { tensor, id })?;
         let offset = self.u64()?;
         let n_bytes = ty.n_bytes(&dims).ok_or(Error::BadShape { tensor })?;
-        Ok(TensorInfo { name, dims, n_dims, ty, offset, n_bytes })
+        Ok(TensorInfo {
+            name,
+            dims,
+            n_dims,
+            ty,
+            offset,
+            n_bytes,
+        })
     }
 }
 
@@ -373,7 +420,10 @@ mod tests {
         let bytes = tiny();
         let g = Gguf::parse(&bytes).unwrap();
         assert_eq!(g.get("general.name").and_then(Value::as_str), Some("tiny"));
-        assert_eq!(g.get("list"), Some(&Value::Array(vec![Value::U32(7), Value::U32(9)])));
+        assert_eq!(
+            g.get("list"),
+            Some(&Value::Array(vec![Value::U32(7), Value::U32(9)]))
+        );
         let w = g.tensor("w").unwrap();
         assert_eq!((w.dims, w.n_dims, w.n_bytes), ([3, 2, 1, 1], 2, 24));
         assert_eq!(g.data_offset % 32, 0);
@@ -384,7 +434,10 @@ mod tests {
     fn every_truncation_is_an_error() {
         let bytes = tiny();
         for len in 0..bytes.len() {
-            assert!(Gguf::parse(&bytes[..len]).is_err(), "prefix of {len} bytes parsed");
+            assert!(
+                Gguf::parse(&bytes[..len]).is_err(),
+                "prefix of {len} bytes parsed"
+            );
         }
     }
 

@@ -24,15 +24,15 @@
 
 extern crate alloc;
 
-#[allow(unsafe_code)]
-pub mod ffi;
 pub mod arena;
 pub mod chat;
+#[allow(unsafe_code)]
+pub mod ffi;
 pub mod generate;
 pub mod gguf;
+pub mod model;
 #[cfg(target_arch = "aarch64")]
 mod neon;
-pub mod model;
 pub mod pretokenize;
 pub mod sample;
 pub mod tokenizer;

@@ -38,7 +38,10 @@ pub enum Error {
     /// ggml could not get memory for a context.
     OutOfMemory,
     /// The tokens do not fit in what is left of the context.
-    ContextFull { n_ctx: usize, needed: usize },
+    ContextFull {
+        n_ctx: usize,
+        needed: usize,
+    },
     /// A token id past the vocabulary.
     BadToken(TokenId),
 }
@@ -53,7 +56,9 @@ impl fmt::Display for Error {
             Error::MissingTensor(t) => write!(f, "tensor {t} is missing"),
             Error::BadTensor(t) => write!(f, "tensor {t} has the wrong shape or type"),
             Error::OutOfMemory => f.write_str("out of memory for a ggml context"),
-            Error::ContextFull { n_ctx, needed } => write!(f, "{needed} tokens do not fit in a context of {n_ctx}"),
+            Error::ContextFull { n_ctx, needed } => {
+                write!(f, "{needed} tokens do not fit in a context of {n_ctx}")
+            }
             Error::BadToken(id) => write!(f, "token {id} is not in the vocabulary"),
         }
     }
@@ -92,7 +97,10 @@ const MAX_LAYERS: u64 = 1024;
 
 impl HParams {
     pub fn from_gguf(g: &Gguf<'_>) -> Result<Self, Error> {
-        let arch = g.get("general.architecture").and_then(Value::as_str).unwrap_or("");
+        let arch = g
+            .get("general.architecture")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if arch != "llama" {
             return Err(Error::Architecture(arch.into()));
         }
@@ -124,10 +132,16 @@ impl HParams {
         let float = |key: &'static str, default: f32| -> Result<f32, Error> {
             match g.get(key) {
                 None => Ok(default),
-                Some(v) => v.as_f32().filter(|f| f.is_finite() && *f > 0.0).ok_or(Error::HParam(key)),
+                Some(v) => v
+                    .as_f32()
+                    .filter(|f| f.is_finite() && *f > 0.0)
+                    .ok_or(Error::HParam(key)),
             }
         };
-        let n_vocab_tokens = g.get("tokenizer.ggml.tokens").and_then(Value::as_array).map(<[_]>::len);
+        let n_vocab_tokens = g
+            .get("tokenizer.ggml.tokens")
+            .and_then(Value::as_array)
+            .map(<[_]>::len);
         let n_vocab = match g.get("llama.vocab_size") {
             Some(_) => int("llama.vocab_size", MAX_DIM)?,
             None => n_vocab_tokens.ok_or(Error::HParam("llama.vocab_size"))?,
@@ -193,8 +207,12 @@ struct Binder<'g, 'a> {
 impl<'a> Binder<'_, 'a> {
     /// The tensor `name` of shape `dims`; norms (1-D) must be F32.
     fn tensor(&mut self, name: &str, dims: &[usize]) -> Result<usize, Error> {
-        let info = self.g.tensor(name).ok_or_else(|| Error::MissingTensor(name.into()))?;
-        let same_shape = info.n_dims == dims.len() && dims.iter().zip(info.dims).all(|(&d, f)| d as u64 == f);
+        let info = self
+            .g
+            .tensor(name)
+            .ok_or_else(|| Error::MissingTensor(name.into()))?;
+        let same_shape =
+            info.n_dims == dims.len() && dims.iter().zip(info.dims).all(|(&d, f)| d as u64 == f);
         let type_ok = dims.len() > 1 || info.ty == GgmlType::F32;
         if !same_shape || !type_ok {
             return Err(Error::BadTensor(name.into()));
@@ -217,7 +235,10 @@ impl<'a> Model<'a> {
             return Err(Error::HParam("llama.vocab_size"));
         }
         let (e, kv, ff) = (hp.n_embd, hp.n_embd_kv(), hp.n_ff);
-        let mut b = Binder { g: &g, specs: Vec::new() };
+        let mut b = Binder {
+            g: &g,
+            specs: Vec::new(),
+        };
         let tok_embd = b.tensor("token_embd.weight", &[e, hp.n_vocab])?;
         let output_norm = b.tensor("output_norm.weight", &[e])?;
         let output = match g.tensor("output.weight") {
@@ -226,7 +247,8 @@ impl<'a> Model<'a> {
         };
         let mut layers = Vec::with_capacity(hp.n_layer);
         for i in 0..hp.n_layer {
-            let mut t = |what: &str, dims: &[usize]| b.tensor(&format!("blk.{i}.{what}.weight"), dims);
+            let mut t =
+                |what: &str, dims: &[usize]| b.tensor(&format!("blk.{i}.{what}.weight"), dims);
             layers.push(Layer {
                 attn_norm: t("attn_norm", &[e])?,
                 wq: t("attn_q", &[e, e])?,
@@ -240,8 +262,18 @@ impl<'a> Model<'a> {
             });
         }
         let n_params = g.tensors.iter().map(|t| t.n_elements()).sum();
-        let weights = TensorSet::bind(&b.specs).ok_or_else(|| Error::BadTensor("(misaligned data)".into()))?;
-        Ok(Model { hparams: hp, tokenizer, weights, tok_embd, output_norm, output, layers, n_params })
+        let weights = TensorSet::bind(&b.specs)
+            .ok_or_else(|| Error::BadTensor("(misaligned data)".into()))?;
+        Ok(Model {
+            hparams: hp,
+            tokenizer,
+            weights,
+            tok_embd,
+            output_norm,
+            output,
+            layers,
+            n_params,
+        })
     }
 }
 
@@ -287,7 +319,13 @@ impl<'m, 'a> Session<'m, 'a> {
             specs.push((KV_TYPE, vec![n_ctx as i64, hp.n_embd_kv() as i64]));
         }
         let kv = TensorSet::alloc(&specs).ok_or(Error::OutOfMemory)?;
-        Ok(Session { model, kv, n_ctx, n_past: 0, n_threads: 1 })
+        Ok(Session {
+            model,
+            kv,
+            n_ctx,
+            n_past: 0,
+            n_threads: 1,
+        })
     }
 
     pub fn n_past(&self) -> usize {
@@ -312,9 +350,15 @@ impl<'m, 'a> Session<'m, 'a> {
     pub fn eval(&mut self, tokens: &[TokenId]) -> Result<Vec<f32>, Error> {
         let needed = self.n_past + tokens.len();
         if tokens.is_empty() || needed > self.n_ctx {
-            return Err(Error::ContextFull { n_ctx: self.n_ctx, needed });
+            return Err(Error::ContextFull {
+                n_ctx: self.n_ctx,
+                needed,
+            });
         }
-        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= self.model.hparams.n_vocab) {
+        if let Some(&bad) = tokens
+            .iter()
+            .find(|&&t| t as usize >= self.model.hparams.n_vocab)
+        {
             return Err(Error::BadToken(bad));
         }
         let mut logits = Vec::new();
@@ -340,7 +384,11 @@ impl<'m, 'a> Session<'m, 'a> {
         let w = &m.weights;
         let (n, n_past) = (tokens.len(), self.n_past);
         let n_kv = n_past + n;
-        let (e, hd, kvw) = (hp.n_embd as i64, hp.head_dim() as i64, hp.n_embd_kv() as i64);
+        let (e, hd, kvw) = (
+            hp.n_embd as i64,
+            hp.head_dim() as i64,
+            hp.n_embd_kv() as i64,
+        );
         let (n_head, n_head_kv) = (hp.n_head as i64, hp.n_head_kv as i64);
         let n_i = n as i64;
 
@@ -366,7 +414,14 @@ impl<'m, 'a> Session<'m, 'a> {
             let k = ctx.mul_mat(w.get(l.wk), cur);
             let v = ctx.mul_mat(w.get(l.wv), cur);
             let rope = |t, heads| {
-                ctx.rope(ctx.reshape_3d(t, hd, heads, n_i), inp_pos, hd as i32, 0, hp.n_ctx_train as i32, hp.rope_freq_base)
+                ctx.rope(
+                    ctx.reshape_3d(t, hd, heads, n_i),
+                    inp_pos,
+                    hd as i32,
+                    0,
+                    hp.n_ctx_train as i32,
+                    hp.rope_freq_base,
+                )
             };
             let q = rope(q, n_head);
             let k = rope(k, n_head_kv);
@@ -380,9 +435,25 @@ impl<'m, 'a> Session<'m, 'a> {
 
             // Attention over positions 0..n_kv; heads share K/V in groups.
             let q = ctx.permute(q, 0, 2, 1, 3);
-            let k_all = ctx.view_3d(k_cache, hd, n_kv as i64, n_head_kv, k_cache.row_size(kvw), k_cache.row_size(hd), 0);
+            let k_all = ctx.view_3d(
+                k_cache,
+                hd,
+                n_kv as i64,
+                n_head_kv,
+                k_cache.row_size(kvw),
+                k_cache.row_size(hd),
+                0,
+            );
             let kq = ctx.soft_max_ext(ctx.mul_mat_f16(k_all, q), kq_mask, kq_scale);
-            let v_all = ctx.view_3d(v_cache, n_kv as i64, hd, n_head_kv, self.n_ctx * v_es, self.n_ctx * v_es * hd as usize, 0);
+            let v_all = ctx.view_3d(
+                v_cache,
+                n_kv as i64,
+                hd,
+                n_head_kv,
+                self.n_ctx * v_es,
+                self.n_ctx * v_es * hd as usize,
+                0,
+            );
             let kqv = ctx.mul_mat_f16(v_all, kq);
             let merged = ctx.cont_2d(ctx.permute(kqv, 0, 2, 1, 3), e, n_i);
             x = ctx.add(x, ctx.mul_mat(w.get(l.wo), merged));
@@ -424,7 +495,11 @@ impl<'m, 'a> Session<'m, 'a> {
             }
             logits = self.eval(&[best])?;
         }
-        Ok(Generation { ids, first_logits, margins })
+        Ok(Generation {
+            ids,
+            first_logits,
+            margins,
+        })
     }
 }
 
@@ -459,7 +534,11 @@ pub fn argmax_with_margin(logits: &[f32]) -> (TokenId, f32) {
 
 /// The `k` best (id, logit) pairs, best first.
 pub fn top_k(logits: &[f32], k: usize) -> Vec<(TokenId, f32)> {
-    let mut all: Vec<(TokenId, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as TokenId, l)).collect();
+    let mut all: Vec<(TokenId, f32)> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (i as TokenId, l))
+        .collect();
     all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     all.truncate(k);
     all

@@ -58,8 +58,14 @@ unsafe fn f16x4_to_f32(h: uint32x4_t) -> float32x4_t {
         let sign = vshlq_n_u32::<16>(vandq_u32(h, vdupq_n_u32(0x8000)));
         let em = vandq_u32(h, vdupq_n_u32(0x7fff));
         let normal = vaddq_u32(vshlq_n_u32::<13>(em), vdupq_n_u32(112 << 23));
-        let special = vorrq_u32(vshlq_n_u32::<13>(vandq_u32(em, vdupq_n_u32(0x3ff))), vdupq_n_u32(0x7f80_0000));
-        let small = vreinterpretq_u32_f32(vmulq_f32(vcvtq_f32_u32(em), vdupq_n_f32(1.0 / 16_777_216.0)));
+        let special = vorrq_u32(
+            vshlq_n_u32::<13>(vandq_u32(em, vdupq_n_u32(0x3ff))),
+            vdupq_n_u32(0x7f80_0000),
+        );
+        let small = vreinterpretq_u32_f32(vmulq_f32(
+            vcvtq_f32_u32(em),
+            vdupq_n_f32(1.0 / 16_777_216.0),
+        ));
         let bits = vbslq_u32(vcltq_u32(em, vdupq_n_u32(0x0400)), small, normal);
         let bits = vbslq_u32(vcgeq_u32(em, vdupq_n_u32(0x7c00)), special, bits);
         vreinterpretq_f32_u32(vorrq_u32(bits, sign))

@@ -28,7 +28,9 @@ impl PreTokenizer {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "default" | "gpt2" => Some(PreTokenizer::Gpt2),
-            "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" => Some(PreTokenizer::SmolLm),
+            "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" => {
+                Some(PreTokenizer::SmolLm)
+            }
             _ => None,
         }
     }
@@ -87,7 +89,11 @@ fn gpt2<'a>(text: &'a str, words: &mut Vec<&'a str>) {
         let start = i;
         let c = chars[i].1;
         // The class of this word once an optional leading ' ' is skipped.
-        let after_space = if c == ' ' { class_at(i + 1) } else { Some(class(c)) };
+        let after_space = if c == ' ' {
+            class_at(i + 1)
+        } else {
+            Some(class(c))
+        };
 
         if c == '\'' {
             // Contractions, case-sensitive as in GPT-2's pattern.
@@ -138,7 +144,10 @@ mod tests {
     #[test]
     fn gpt2_words() {
         let w = split(PreTokenizer::Gpt2, "Hello, world! I'll   go\n\n  now 2024");
-        assert_eq!(w, vec!["Hello", ",", " world", "!", " I", "'ll", "  ", " go", "\n\n ", " now", " 2024"]);
+        assert_eq!(
+            w,
+            vec!["Hello", ",", " world", "!", " I", "'ll", "  ", " go", "\n\n ", " now", " 2024"]
+        );
     }
 
     #[test]
@@ -149,7 +158,18 @@ mod tests {
 
     #[test]
     fn words_cover_the_text() {
-        for text in ["", " ", "  a", "a  ", "'", "'x", "\t\n x", "é\u{301}", "日本語 テスト", "x  \n"] {
+        for text in [
+            "",
+            " ",
+            "  a",
+            "a  ",
+            "'",
+            "'x",
+            "\t\n x",
+            "é\u{301}",
+            "日本語 テスト",
+            "x  \n",
+        ] {
             assert_eq!(split(PreTokenizer::SmolLm, text).concat(), text);
             assert_eq!(split(PreTokenizer::Gpt2, text).concat(), text);
         }

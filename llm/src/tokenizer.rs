@@ -40,7 +40,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Missing(key) => write!(f, "{key} is missing or malformed"),
-            Error::UnsupportedModel(m) => write!(f, "tokenizer model {m:?} is not supported (gpt2 is)"),
+            Error::UnsupportedModel(m) => {
+                write!(f, "tokenizer model {m:?} is not supported (gpt2 is)")
+            }
             Error::UnsupportedPre(p) => write!(f, "pre-tokenizer {p:?} is not supported"),
             Error::Inconsistent => f.write_str("token types and tokens differ in number"),
         }
@@ -71,21 +73,37 @@ impl Tokenizer {
         if model != Some("gpt2") {
             return Err(Error::UnsupportedModel(model.unwrap_or("").to_string()));
         }
-        let pre_name = g.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default");
-        let pre = PreTokenizer::from_name(pre_name).ok_or_else(|| Error::UnsupportedPre(pre_name.to_string()))?;
+        let pre_name = g
+            .get("tokenizer.ggml.pre")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let pre = PreTokenizer::from_name(pre_name)
+            .ok_or_else(|| Error::UnsupportedPre(pre_name.to_string()))?;
 
         let strings = |key: &'static str| -> Result<Vec<&str>, Error> {
-            let items = g.get(key).and_then(Value::as_array).ok_or(Error::Missing(key))?;
-            items.iter().map(|v| v.as_str().ok_or(Error::Missing(key))).collect()
+            let items = g
+                .get(key)
+                .and_then(Value::as_array)
+                .ok_or(Error::Missing(key))?;
+            items
+                .iter()
+                .map(|v| v.as_str().ok_or(Error::Missing(key)))
+                .collect()
         };
-        let tokens: Vec<String> = strings("tokenizer.ggml.tokens")?.into_iter().map(String::from).collect();
+        let tokens: Vec<String> = strings("tokenizer.ggml.tokens")?
+            .into_iter()
+            .map(String::from)
+            .collect();
         let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
             None => alloc::vec![1; tokens.len()],
             Some(items) => items
                 .iter()
                 .map(|v| match v {
                     Value::I32(t) => Ok(i64::from(*t)),
-                    v => v.as_u64().map(|t| t as i64).ok_or(Error::Missing("tokenizer.ggml.token_type")),
+                    v => v
+                        .as_u64()
+                        .map(|t| t as i64)
+                        .ok_or(Error::Missing("tokenizer.ggml.token_type")),
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -102,16 +120,23 @@ impl Tokenizer {
         let mut merges = BTreeMap::new();
         for (rank, merge) in strings("tokenizer.ggml.merges")?.into_iter().enumerate() {
             // "left right"; both halves are non-empty tokens.
-            let Some((left, right)) = merge.split_once(' ') else { continue };
+            let Some((left, right)) = merge.split_once(' ') else {
+                continue;
+            };
             let mut joined = String::with_capacity(merge.len() - 1);
             joined.push_str(left);
             joined.push_str(right);
-            if let (Some(&l), Some(&r), Some(&m)) = (ids.get(left), ids.get(right), ids.get(&joined)) {
+            if let (Some(&l), Some(&r), Some(&m)) =
+                (ids.get(left), ids.get(right), ids.get(&joined))
+            {
                 merges.entry((l, r)).or_insert((rank as u32, m));
             }
         }
 
-        let is_special: Vec<bool> = types.iter().map(|&t| t == TYPE_CONTROL || t == TYPE_USER_DEFINED).collect();
+        let is_special: Vec<bool> = types
+            .iter()
+            .map(|&t| t == TYPE_CONTROL || t == TYPE_USER_DEFINED)
+            .collect();
         let mut specials: Vec<(String, TokenId)> = tokens
             .iter()
             .enumerate()
@@ -123,14 +148,19 @@ impl Tokenizer {
         let mut byte_tokens = [None; 256];
         for (byte, slot) in byte_tokens.iter_mut().enumerate() {
             let mut buf = [0; 4];
-            *slot = ids.get(byte_char(byte as u8).encode_utf8(&mut buf) as &str).copied();
+            *slot = ids
+                .get(byte_char(byte as u8).encode_utf8(&mut buf) as &str)
+                .copied();
         }
 
         let id_of = |key| g.get(key).and_then(Value::as_u64).map(|v| v as TokenId);
         Ok(Tokenizer {
             bos: id_of("tokenizer.ggml.bos_token_id"),
             eos: id_of("tokenizer.ggml.eos_token_id"),
-            add_bos: g.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(false),
+            add_bos: g
+                .get("tokenizer.ggml.add_bos_token")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             tokens,
             ids,
             merges,
@@ -163,7 +193,11 @@ impl Tokenizer {
         }
         let mut rest = text;
         while !rest.is_empty() {
-            let (plain, special) = if parse_special { self.next_special(rest) } else { (rest.len(), None) };
+            let (plain, special) = if parse_special {
+                self.next_special(rest)
+            } else {
+                (rest.len(), None)
+            };
             for word in pretokenize::split(self.pre, &rest[..plain]) {
                 self.encode_word(word, &mut out);
             }
@@ -180,7 +214,11 @@ impl Tokenizer {
     fn next_special(&self, text: &str) -> (usize, Option<(usize, TokenId)>) {
         for (at, _) in text.char_indices() {
             let here = &text[at..];
-            if let Some((s, id)) = self.specials.iter().find(|(s, _)| here.starts_with(s.as_str())) {
+            if let Some((s, id)) = self
+                .specials
+                .iter()
+                .find(|(s, _)| here.starts_with(s.as_str()))
+            {
                 return (at, Some((s.len(), *id)));
             }
         }
@@ -201,7 +239,11 @@ impl Tokenizer {
             let best = symbols
                 .windows(2)
                 .enumerate()
-                .filter_map(|(at, pair)| self.merges.get(&(pair[0], pair[1])).map(|&(rank, id)| (rank, at, id)))
+                .filter_map(|(at, pair)| {
+                    self.merges
+                        .get(&(pair[0], pair[1]))
+                        .map(|&(rank, id)| (rank, at, id))
+                })
                 .min();
             let Some((_, at, id)) = best else { break };
             symbols[at] = id;
@@ -212,7 +254,9 @@ impl Tokenizer {
 
     /// The bytes a token stands for (specials as their text).
     pub fn piece_bytes(&self, id: TokenId) -> Vec<u8> {
-        let Some(text) = self.tokens.get(id as usize) else { return Vec::new() };
+        let Some(text) = self.tokens.get(id as usize) else {
+            return Vec::new();
+        };
         if self.is_special(id) {
             return text.as_bytes().to_vec();
         }

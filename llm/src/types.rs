@@ -77,7 +77,8 @@ impl GgmlType {
             return None;
         }
         let row_bytes = (row_len / self.block_len()).checked_mul(self.block_bytes())?;
-        rest.iter().try_fold(row_bytes, |acc, &d| acc.checked_mul(d))
+        rest.iter()
+            .try_fold(row_bytes, |acc, &d| acc.checked_mul(d))
     }
 
     pub fn name(self) -> &'static str {

@@ -28,7 +28,11 @@ fn soft_fma(a: f32, b: f32, c: f32) -> f32 {
     // An f64 halfway between two f32 has its 29 low mantissa bits 1000…0.
     let halfway = s.to_bits() & ((1 << 29) - 1) == 1 << 28;
     if halfway && err != 0.0 && s.is_finite() {
-        let toward = if (err > 0.0) == (s > 0.0) { s.to_bits() + 1 } else { s.to_bits() - 1 };
+        let toward = if (err > 0.0) == (s > 0.0) {
+            s.to_bits() + 1
+        } else {
+            s.to_bits() - 1
+        };
         return f64::from_bits(toward) as f32;
     }
     s as f32
@@ -71,7 +75,11 @@ fn expf_lane(x: f32) -> f32 {
     let k = f(e.wrapping_add(1f32.to_bits()));
     let u = b * b;
     let j = fma(
-        fma(fma(f(0x3c07_2010), b, f(0x3d2b_9f17)), u, fma(f(0x3e2a_af33), b, f(0x3eff_fedb))),
+        fma(
+            fma(f(0x3c07_2010), b, f(0x3d2b_9f17)),
+            u,
+            fma(f(0x3e2a_af33), b, f(0x3eff_fedb)),
+        ),
         u,
         f(0x3f7f_fff6) * b,
     );
@@ -167,7 +175,12 @@ pub fn dot_f16(a: &[u16], b: &[f32]) -> f32 {
     for (ca, cb) in a.chunks(8).zip(b.chunks(8)) {
         fma_f16_lanes(&mut acc, ca, cb);
     }
-    let r = [acc[4] + acc[0], acc[5] + acc[1], acc[6] + acc[2], acc[7] + acc[3]];
+    let r = [
+        acc[4] + acc[0],
+        acc[5] + acc[1],
+        acc[6] + acc[2],
+        acc[7] + acc[3],
+    ];
     (r[0] + r[2]) + (r[1] + r[3])
 }
 
@@ -234,7 +247,10 @@ mod tests {
         while x < 90.0 {
             let (ours, libm) = (expf_lane(x), libm_expf(x));
             let ulp = (ours.to_bits() as i64 - libm.to_bits() as i64).abs();
-            assert!(ulp <= 2 || (libm == 0.0 && ours < 1e-37), "e^{x}: {ours} vs {libm}");
+            assert!(
+                ulp <= 2 || (libm == 0.0 && ours < 1e-37),
+                "e^{x}: {ours} vs {libm}"
+            );
             x += 0.0137;
         }
         assert_eq!(expf_lane(f32::NEG_INFINITY), 0.0);
@@ -247,8 +263,16 @@ mod tests {
         // between 1 + 2^-23 and 1 + 2^-22; in f64 it rounds onto the
         // midpoint, and a second rounding would go to the even 1 + 2^-22.
         let e = |k| 2f32.powi(k);
-        let (a, b, c) = (e(-12) * (1.0 + e(-23)), e(-12) * (1.0 - e(-23)), 1.0 + e(-23));
-        assert_eq!(((a as f64) * (b as f64) + c as f64) as f32, 1.0 + e(-22), "the naive way");
+        let (a, b, c) = (
+            e(-12) * (1.0 + e(-23)),
+            e(-12) * (1.0 - e(-23)),
+            1.0 + e(-23),
+        );
+        assert_eq!(
+            ((a as f64) * (b as f64) + c as f64) as f32,
+            1.0 + e(-22),
+            "the naive way"
+        );
         assert_eq!(fma(a, b, c), 1.0 + e(-23));
         assert_eq!(fma(a, b, c), a.mul_add(b, c));
         assert_eq!(soft_fma(a, b, c), 1.0 + e(-23));
@@ -285,7 +309,10 @@ mod tests {
         let a: alloc::vec::Vec<u16> = (0..13).map(|i| f32_to_f16(i as f32 * 0.5)).collect();
         let b = [2.0f32; 13];
         assert_eq!(dot_f16(&a, &b), (0..13).map(|i| i as f32).sum::<f32>());
-        assert_eq!(dot_f16_single(&a, &b), (0..13).map(|i| i as f32).sum::<f32>());
+        assert_eq!(
+            dot_f16_single(&a, &b),
+            (0..13).map(|i| i as f32).sum::<f32>()
+        );
     }
 
     #[test]

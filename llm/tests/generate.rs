@@ -37,13 +37,22 @@ struct Outcome {
     max_logit_diff: f32,
 }
 
-fn run_case(model: &Model<'_>, name: &str, case: &common::GenCase, parse_special: bool, prompt: &str, near_tie: f32) -> Outcome {
+fn run_case(
+    model: &Model<'_>,
+    name: &str,
+    case: &common::GenCase,
+    parse_special: bool,
+    prompt: &str,
+    near_tie: f32,
+) -> Outcome {
     let t = &model.tokenizer;
     let prompt_ids = t.encode(prompt, parse_special);
     assert_eq!(prompt_ids, case.prompt_ids, "{name}: prompt ids");
     let mut session = Session::new(model, 1024).unwrap();
     let start = std::time::Instant::now();
-    let out = session.generate_greedy(&prompt_ids, case.gen_ids.len(), &[t.eos.unwrap()]).unwrap();
+    let out = session
+        .generate_greedy(&prompt_ids, case.gen_ids.len(), &[t.eos.unwrap()])
+        .unwrap();
     let secs = start.elapsed().as_secs_f64();
     let top5 = top_k(&out.first_logits, 5);
     let max_logit_diff = case
@@ -61,7 +70,10 @@ fn run_case(model: &Model<'_>, name: &str, case: &common::GenCase, parse_special
         t.decode(&out.ids),
     );
     for (ours, theirs) in top5.iter().zip(&case.top5_first_position) {
-        println!("    top5 {:>6} {:>8.4} | llama.cpp {:>6} {:>8.4}", ours.0, ours.1, theirs.id, theirs.logit);
+        println!(
+            "    top5 {:>6} {:>8.4} | llama.cpp {:>6} {:>8.4}",
+            ours.0, ours.1, theirs.id, theirs.logit
+        );
     }
     let ids: Vec<u32> = top5.iter().map(|p| p.0).collect();
     let want: Vec<u32> = case.top5_first_position.iter().map(|p| p.id).collect();
@@ -81,14 +93,38 @@ fn run_all(near_tie: f32) -> Vec<Outcome> {
     let reference = common::reference();
     let mut outcomes = Vec::new();
     for (i, case) in reference.raw.iter().enumerate() {
-        outcomes.push(run_case(&model, &format!("raw {i}"), case, false, case.prompt.as_deref().unwrap(), near_tie));
+        outcomes.push(run_case(
+            &model,
+            &format!("raw {i}"),
+            case,
+            false,
+            case.prompt.as_deref().unwrap(),
+            near_tie,
+        ));
     }
     let template = ChatTemplate::from_gguf(&Gguf::parse(arena.bytes()).unwrap()).unwrap();
     for (i, case) in reference.chat.iter().enumerate() {
         let user = case.user.as_deref().unwrap();
-        let rendered = template.render(&[Message { role: "user", content: user }], true);
-        assert_eq!(Some(&rendered), case.rendered_prompt.as_ref(), "chat {i}: template");
-        outcomes.push(run_case(&model, &format!("chat {i}"), case, true, &rendered, near_tie));
+        let rendered = template.render(
+            &[Message {
+                role: "user",
+                content: user,
+            }],
+            true,
+        );
+        assert_eq!(
+            Some(&rendered),
+            case.rendered_prompt.as_ref(),
+            "chat {i}: template"
+        );
+        outcomes.push(run_case(
+            &model,
+            &format!("chat {i}"),
+            case,
+            true,
+            &rendered,
+            near_tie,
+        ));
     }
     outcomes
 }
@@ -99,9 +135,18 @@ fn run_all(near_tie: f32) -> Vec<Outcome> {
 #[ignore = "first-position logits differ from the reference by up to 0.39 (llama.cpp itself: 0.22)"]
 fn reference_rule() {
     for o in run_all(0.1) {
-        assert!(o.equal_steps >= o.steps_before_near_tie, "{}: greedy ids differ before the first near-tie", o.name);
+        assert!(
+            o.equal_steps >= o.steps_before_near_tie,
+            "{}: greedy ids differ before the first near-tie",
+            o.name
+        );
         assert!(o.top5_ids_equal, "{}: first-position top-5 ids", o.name);
-        assert!(o.max_logit_diff <= 0.1, "{}: top-5 logits off by {}", o.name, o.max_logit_diff);
+        assert!(
+            o.max_logit_diff <= 0.1,
+            "{}: top-5 logits off by {}",
+            o.name,
+            o.max_logit_diff
+        );
     }
 }
 
@@ -111,8 +156,17 @@ fn reference_rule() {
 #[test]
 fn close_to_llama_cpp() {
     for o in run_all(0.1) {
-        assert!(o.equal_steps >= o.steps_before_near_tie, "{}: greedy ids differ before the first near-tie", o.name);
+        assert!(
+            o.equal_steps >= o.steps_before_near_tie,
+            "{}: greedy ids differ before the first near-tie",
+            o.name
+        );
         assert!(o.top1_equal, "{}: first-position best token", o.name);
-        assert!(o.max_logit_diff <= 0.5, "{}: top-5 logits off by {}", o.name, o.max_logit_diff);
+        assert!(
+            o.max_logit_diff <= 0.5,
+            "{}: top-5 logits off by {}",
+            o.name,
+            o.max_logit_diff
+        );
     }
 }

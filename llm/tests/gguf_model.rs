@@ -13,18 +13,33 @@ fn reads_the_reference_model() {
     assert_eq!(g.version, 3);
     for (k, v) in &g.metadata {
         let shown = match v {
-            Value::Array(items) => format!("[{} items] {:?}", items.len(), &items[..items.len().min(3)]),
+            Value::Array(items) => {
+                format!("[{} items] {:?}", items.len(), &items[..items.len().min(3)])
+            }
             v => format!("{v:?}"),
         };
         println!("{k} = {shown}");
     }
     let count = |ty| g.tensors.iter().filter(|t| t.ty == ty).count();
     // "210 Q4_1, 1 Q8_0 (token_embd, tied output), 61 F32"
-    assert_eq!((count(GgmlType::Q4_1), count(GgmlType::Q8_0), count(GgmlType::F32)), (210, 1, 61));
+    assert_eq!(
+        (
+            count(GgmlType::Q4_1),
+            count(GgmlType::Q8_0),
+            count(GgmlType::F32)
+        ),
+        (210, 1, 61)
+    );
     assert_eq!(g.tensors.len(), 272);
     assert_eq!(g.tensor("token_embd.weight").unwrap().ty, GgmlType::Q8_0);
-    assert_eq!(g.tensor("token_embd.weight").unwrap().dims, [576, 49152, 1, 1]);
-    assert!(g.tensor("output.weight").is_none(), "the output is tied to token_embd");
+    assert_eq!(
+        g.tensor("token_embd.weight").unwrap().dims,
+        [576, 49152, 1, 1]
+    );
+    assert!(
+        g.tensor("output.weight").is_none(),
+        "the output is tied to token_embd"
+    );
     let u = |k| g.get(k).and_then(Value::as_u64).unwrap();
     assert_eq!(u("llama.block_count"), 30);
     assert_eq!(u("llama.embedding_length"), 576);
@@ -32,9 +47,20 @@ fn reads_the_reference_model() {
     assert_eq!(u("llama.attention.head_count"), 9);
     assert_eq!(u("llama.attention.head_count_kv"), 3);
     assert_eq!(u("llama.context_length"), 8192);
-    assert_eq!(g.get("llama.rope.freq_base").and_then(Value::as_f32), Some(100000.0));
-    assert_eq!(g.get("tokenizer.ggml.pre").and_then(Value::as_str), Some("smollm"));
-    let last = g.tensors.iter().map(|t| g.data_offset as u64 + t.offset + t.n_bytes).max().unwrap();
+    assert_eq!(
+        g.get("llama.rope.freq_base").and_then(Value::as_f32),
+        Some(100000.0)
+    );
+    assert_eq!(
+        g.get("tokenizer.ggml.pre").and_then(Value::as_str),
+        Some("smollm")
+    );
+    let last = g
+        .tensors
+        .iter()
+        .map(|t| g.data_offset as u64 + t.offset + t.n_bytes)
+        .max()
+        .unwrap();
     assert!(last <= arena.len() as u64);
 }
 
@@ -49,7 +75,10 @@ fn truncated_or_corrupt_real_headers_are_errors() {
     // Every cut inside the first 256 bytes, then 200 more spread over the rest.
     let cuts = (0..256).chain((0..200).map(|i| 256 + i * (header_len - 256) / 200));
     for len in cuts {
-        assert!(Gguf::parse(&header[..len]).is_err(), "a {len}-byte prefix parsed");
+        assert!(
+            Gguf::parse(&header[..len]).is_err(),
+            "a {len}-byte prefix parsed"
+        );
     }
     let mut damaged = header.to_vec();
     for i in 0..150 {

@@ -488,7 +488,9 @@ mod tests {
 
     #[test]
     fn word_at_a_time_skipping_matches_byte_at_a_time() {
-        let alphabet = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, b'!', 0x21];
+        let alphabet = [
+            b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xff, b'!', 0x21,
+        ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..20_000 {
             state ^= state << 13;

@@ -191,7 +191,9 @@ mod tests {
     #[test]
     fn open_schemas_are_recognized() {
         assert!(accepts_any_object(&json!({"type": "object"})));
-        assert!(!accepts_any_object(&json!({"type": "object", "required": ["a"]})));
+        assert!(!accepts_any_object(
+            &json!({"type": "object", "required": ["a"]})
+        ));
         assert!(!accepts_any_object(&json!({"type": "string"})));
         assert!(!accepts_any_object(&json!({"properties": {}})));
     }

@@ -18,8 +18,6 @@ use serde_json::json;
 /// Greedy steps generated per reference case.
 const STEPS: usize = 8;
 
-
-
 #[test]
 fn ggml_runs_in_the_kernel_and_the_model_answers_like_llama_cpp() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,8 +25,6 @@ const STEPS: usize = 4;
 /// budgets) while the MCP loop does not poll UART0 at all.
 const LONG_PROMPT_WORDS: usize = 300;
 
-
-
 fn u64_of(v: &Value, key: &str) -> u64 {
     v[key]
         .as_u64()

@@ -52,7 +52,12 @@ fn cell(text: &str) -> String {
 const LISTS: [(&str, &str, &str, &str); 4] = [
     ("tool", "tools/list", "tools", "name"),
     ("resource", "resources/list", "resources", "uri"),
-    ("template", "resources/templates/list", "resourceTemplates", "uriTemplate"),
+    (
+        "template",
+        "resources/templates/list",
+        "resourceTemplates",
+        "uriTemplate",
+    ),
     ("prompt", "prompts/list", "prompts", "name"),
 ];
 

@@ -26,7 +26,9 @@ pub fn clean_invalidate(addr: usize, len: usize) {
     for line in lines(addr, len) {
         // SAFETY: DC CIVAC on an address of the caller's buffer only writes
         // back/discards a cache line; it cannot fault on mapped RAM.
-        unsafe { core::arch::asm!("dc civac, {}", in(reg) line, options(nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!("dc civac, {}", in(reg) line, options(nostack, preserves_flags))
+        };
     }
     barrier();
     let _ = (addr, len);

@@ -159,7 +159,9 @@ impl Gic400 {
     /// Raises software-generated interrupt `intid` (0–15) on `core` only
     /// (GICD_SGIR, TargetListFilter = "the cores in the list").
     pub fn send_sgi(&self, intid: u32, core: u32) {
-        self.gicd.sgir.set(((1 << core) & 0xff) << 16 | (intid & 0xf));
+        self.gicd
+            .sgir
+            .set(((1 << core) & 0xff) << 16 | (intid & 0xf));
     }
 
     /// Whether `intid` is pending at the distributor. A line that is

@@ -22,7 +22,7 @@ pub mod mailbox;
 pub mod mini_uart;
 mod mmio;
 pub mod pl011;
-pub mod sdhci;
 pub mod pm_watchdog;
 pub mod rng200;
+pub mod sdhci;
 pub mod system_timer;

@@ -145,7 +145,10 @@ fn host_files_and_models_are_streamed_onto_the_card() {
     assert!(read_file(&out, "models/SmolLM2-135M-Instruct-Q4_1.gguf").unwrap() == model_bytes);
     let shorts = short_paths(
         &out,
-        &["notes/deep/hello.txt".into(), "models/SmolLM2-135M-Instruct-Q4_1.gguf".into()],
+        &[
+            "notes/deep/hello.txt".into(),
+            "models/SmolLM2-135M-Instruct-Q4_1.gguf".into(),
+        ],
     )
     .unwrap();
     assert_eq!(shorts[0].1, "/NOTES/DEEP/HELLO.TXT");

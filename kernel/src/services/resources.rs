@@ -110,7 +110,9 @@ pub fn changed_template_uris(
         .subscribed_uris()
         .into_iter()
         .filter(|uri| {
-            let log_level = uri.strip_prefix(LOG_LEVEL_URI_PREFIX).and_then(LogLevel::parse);
+            let log_level = uri
+                .strip_prefix(LOG_LEVEL_URI_PREFIX)
+                .and_then(LogLevel::parse);
             match (log_level, super::fs::path_of_file_uri(uri)) {
                 (Some(level), _) => most_severe_logged.is_some_and(|logged| logged >= level),
                 (None, Some(path)) => files.is_some_and(|files| files.affects(&path)),

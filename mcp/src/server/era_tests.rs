@@ -328,21 +328,32 @@ fn template_uris_can_be_subscribed() {
     // A pin that does not read yet may still be watched.
     for (id, uri) in [(1, "kingly://gpio/7"), (2, "kingly://gpio/99")] {
         assert_eq!(
-            ok(&mut s, &req(json!(id), "resources/subscribe", json!({ "uri": uri }))),
+            ok(
+                &mut s,
+                &req(json!(id), "resources/subscribe", json!({ "uri": uri }))
+            ),
             json!({})
         );
     }
     assert_eq!(
         err(
             &mut s,
-            &req(json!(3), "resources/subscribe", json!({"uri":"kingly://fixed/x"}))
+            &req(
+                json!(3),
+                "resources/subscribe",
+                json!({"uri":"kingly://fixed/x"})
+            )
         )["code"],
         code::INVALID_PARAMS
     );
     assert_eq!(
         err(
             &mut s,
-            &req(json!(4), "resources/subscribe", json!({"uri":"kingly://gpio/"}))
+            &req(
+                json!(4),
+                "resources/subscribe",
+                json!({"uri":"kingly://gpio/"})
+            )
         )["code"],
         code::RESOURCE_NOT_FOUND
     );
@@ -357,7 +368,11 @@ fn template_uris_can_be_subscribed() {
     );
     ok(
         &mut s,
-        &req(json!(5), "resources/unsubscribe", json!({"uri":"kingly://gpio/7"})),
+        &req(
+            json!(5),
+            "resources/unsubscribe",
+            json!({"uri":"kingly://gpio/7"}),
+        ),
     );
     assert_eq!(s.subscribed_uris(), ["kingly://gpio/99"]);
 }

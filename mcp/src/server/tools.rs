@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use super::inflight::{RequestContext, Running};
 use super::request::{required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
+use crate::catalog::Keyed;
 use crate::jsonrpc::{self, code, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
-use crate::catalog::Keyed;
 use crate::pagination::{ListKind, Listed};
 use crate::params::Params;
 use crate::registry::{Tool, ToolResult};
@@ -60,25 +60,32 @@ impl Server {
     ) -> Outcome {
         let tool = self.tool_named(&required_str(&params.name, "name")?)?;
         let running = Running::new(id);
-        self.run_tool(running, tool, params.arguments.0, meta, transport, |result| {
-            let mut out = String::with_capacity(256);
-            jsonrpc::begin_result(&mut out, id);
-            let extra = if meta.era == Era::Modern {
-                ",\"resultType\":\"complete\""
-            } else {
-                ""
-            };
-            result.write_call_result(&mut out, extra);
-            jsonrpc::end_response(&mut out);
-            out
-        })
+        self.run_tool(
+            running,
+            tool,
+            params.arguments.0,
+            meta,
+            transport,
+            |result| {
+                let mut out = String::with_capacity(256);
+                jsonrpc::begin_result(&mut out, id);
+                let extra = if meta.era == Era::Modern {
+                    ",\"resultType\":\"complete\""
+                } else {
+                    ""
+                };
+                result.write_call_result(&mut out, extra);
+                jsonrpc::end_response(&mut out);
+                out
+            },
+        )
     }
 
     /// Where tool `name` is in the registry; -32602 for a tool we lack.
     pub(super) fn tool_named(&self, name: &str) -> Result<usize, RpcError> {
-        self.tools.position(name.as_bytes()).ok_or_else(|| {
-            RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}"))
-        })
+        self.tools
+            .position(name.as_bytes())
+            .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}")))
     }
 
     /// `tools/call` whichever encoding the request came in and its answer
