@@ -153,17 +153,29 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
         goal: None,
     });
     let mut per_token = Vec::new();
-    for (threads, prompt_name, generate_name, goal) in [
+    for (threads, prompt_figure, generate_figure, goal) in [
         (
             1,
-            "llm_prompt_instructions_per_token_1core",
-            "llm_generate_instructions_per_token_1core",
+            (
+                "llm_prompt_instructions_per_token_1core",
+                "prompt evaluation per token, one core",
+            ),
+            (
+                "llm_generate_instructions_per_token_1core",
+                "generation per token, one core",
+            ),
             Some(133e6),
         ),
         (
             4,
-            "llm_prompt_instructions_per_token_4core",
-            "llm_generate_instructions_per_token_4core",
+            (
+                "llm_prompt_instructions_per_token_4core",
+                "prompt evaluation per token, four cores (all cores counted)",
+            ),
+            (
+                "llm_generate_instructions_per_token_4core",
+                "generation per token, four cores (all cores counted)",
+            ),
             None,
         ),
     ] {
@@ -177,23 +189,15 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
         let generated = number(&run, "generated_tokens")?;
         let generate = number(timing, "generation_ns")? / (generated - 1.0).max(1.0);
         figures.push(Figure {
-            name: prompt_name,
-            what: if threads == 1 {
-                "prompt evaluation per token, one core"
-            } else {
-                "prompt evaluation per token, four cores (all cores counted)"
-            },
+            name: prompt_figure.0,
+            what: prompt_figure.1,
             value: number(timing, "prompt_ns")? / number(&run, "prompt_tokens")?.max(1.0),
             unit: "instructions/token",
             goal: None,
         });
         figures.push(Figure {
-            name: generate_name,
-            what: if threads == 1 {
-                "generation per token, one core"
-            } else {
-                "generation per token, four cores (all cores counted)"
-            },
+            name: generate_figure.0,
+            what: generate_figure.1,
             value: generate,
             unit: "instructions/token",
             goal,

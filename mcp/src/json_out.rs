@@ -152,14 +152,14 @@ pub fn write_value<B: Buffer + ?Sized>(out: &mut B, v: &Value) {
 
 /// Appends `o` as compact JSON, members in order.
 pub fn write_object<B: Buffer + ?Sized>(out: &mut B, o: &Object) {
-    emit_object(&mut Plain(out), o);
+    emit_members(&mut Plain(out), o.iter());
 }
 
 /// Appends the JSON text of `o` as a JSON string literal, quotes included
 /// (a structured tool result's text mirror).
 pub fn write_object_as_str<B: Buffer + ?Sized>(out: &mut B, o: &Object) {
     out.push_ascii(b'"');
-    emit_object(&mut Escaped(&mut *out), o);
+    emit_members(&mut Escaped(&mut *out), o.iter());
     out.push_ascii(b'"');
 }
 
@@ -168,10 +168,6 @@ pub fn object_to_string(o: &Object) -> String {
     let mut out = String::with_capacity(64);
     write_object(&mut out, o);
     out
-}
-
-fn emit_object(sink: &mut impl Sink, o: &Object) {
-    emit_members(sink, o.iter());
 }
 
 fn emit_members<'a>(sink: &mut impl Sink, members: impl Iterator<Item = (&'a str, &'a Value)>) {

@@ -111,10 +111,8 @@ fn fs_stat() -> Tool {
             let path = path_arg(args);
             match storage::stat(path) {
                 Ok(e) => {
-                    let mut o = mcp::object! {"path": path};
-                    for (key, value) in entry_object(&e).iter() {
-                        o.insert(String::from(key), value.clone());
-                    }
+                    let mut o = entry_object(&e);
+                    o.insert("path", path);
                     let parts = storage::parse_path(path).unwrap_or_default();
                     o.insert("read_only", storage::protected() && storage::is_boot_file(&parts));
                     ToolResult::Structured(o)

@@ -535,54 +535,46 @@ pub enum WriteMode {
 /// Writes `data` and closes the file; returns the new size. When this
 /// returns `Ok`, data and directory entry are on the card.
 pub fn write(path: &str, data: &[u8], mode: WriteMode) -> Result<u32, FsError> {
-    let parts = parse_path(path)?;
-    check_writable(path, &parts)?;
-    let (name, dirs) = parts.split_last().expect("not the root: checked");
     let mode = match mode {
         WriteMode::Create => Mode::ReadWriteCreate,
         WriteMode::Truncate => Mode::ReadWriteCreateOrTruncate,
         WriteMode::Append => Mode::ReadWriteCreateOrAppend,
     };
-    let written = with_volumes(
-        |vm| {
-            in_dir(vm, dirs, |dir| {
-                let file = dir.open_file_in_dir(*name, mode)?;
-                file.write(data)?;
-                let size = file.length();
-                // Writes the directory entry (size, first cluster) and FSInfo.
-                file.close()?;
-                Ok(size)
-            })
-        },
-        path,
-    );
-    // Even a failed write may have changed part of the file.
-    changes::record(&parts);
-    written
+    change(path, |dir, name| {
+        let file = dir.open_file_in_dir(name, mode)?;
+        file.write(data)?;
+        let size = file.length();
+        // Writes the directory entry (size, first cluster) and FSInfo.
+        file.close()?;
+        Ok(size)
+    })
 }
 
 pub fn delete(path: &str) -> Result<(), FsError> {
-    let parts = parse_path(path)?;
-    check_writable(path, &parts)?;
-    let (name, dirs) = parts.split_last().expect("not the root: checked");
-    let deleted = with_volumes(
-        |vm| in_dir(vm, dirs, |dir| dir.delete_entry_in_dir(*name)),
-        path,
-    );
-    changes::record(&parts);
-    deleted
+    change(path, |dir, name| dir.delete_entry_in_dir(name))
 }
 
 pub fn mkdir(path: &str) -> Result<(), FsError> {
+    change(path, |dir, name| dir.make_dir_in_dir(name))
+}
+
+/// Runs `f` on the directory holding `path` and its last component, once
+/// the path is checked writable, and records the change for subscribers
+/// ([`changes`]) whatever the outcome: even a failed write may have changed
+/// part of a file.
+fn change<R>(
+    path: &str,
+    f: impl FnOnce(
+        &embedded_sdmmc::Directory<'_, SdCard, FixedClock, 8, 2, 1>,
+        &str,
+    ) -> Result<R, SdmmcError>,
+) -> Result<R, FsError> {
     let parts = parse_path(path)?;
     check_writable(path, &parts)?;
     let (name, dirs) = parts.split_last().expect("not the root: checked");
-    let made = with_volumes(
-        |vm| in_dir(vm, dirs, |dir| dir.make_dir_in_dir(*name)),
-        path,
-    );
+    let changed = with_volumes(|vm| in_dir(vm, dirs, |dir| f(dir, name)), path);
     changes::record(&parts);
-    made
+    changed
 }
 
 /// Reads `bytes` (rounded down to whole blocks) from the start of the card

@@ -347,12 +347,11 @@ fn run(
         let n = generation.ids().len();
         ctx.progress(n as f64, Some(r.max_tokens as f64), piece.as_deref());
     };
-    let ns = ticks_to_ns;
     let ids = generation.ids();
     let step_ns: Vec<u64> = core::iter::once(prompt_done)
         .chain(step_ends.iter().copied())
         .zip(step_ends.iter())
-        .map(|(from, &to)| ns(to - from))
+        .map(|(from, &to)| ticks_to_ns(to - from))
         .collect();
     let mut out = mcp::object! {
         "text": generation.text(),
@@ -362,8 +361,8 @@ fn run(
         "stop_reason": stop_reason.as_str(),
         "seed": r.options.seed,
         "timing": json!({
-            "prompt_ns": ns(prompt_done - started),
-            "generation_ns": ns(generic_timer::ticks() - prompt_done),
+            "prompt_ns": ticks_to_ns(prompt_done - started),
+            "generation_ns": ticks_to_ns(generic_timer::ticks() - prompt_done),
             "step_ns": step_ns,
         }),
     };
