@@ -320,3 +320,94 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
         "{text}"
     );
 }
+
+#[test]
+fn sys_reboot_saves_the_state_first() {
+    let (_dir, img) = image_copy(&artifacts().1);
+    // No periodic save in this boot: only the one before the reset.
+    let mut board = boot_image_with(&img, &["--append", "state_save_ms=600000"]);
+    structured(
+        &mut board,
+        "memory_add",
+        json!({"text": "saved by the reboot"}),
+    );
+    let answer = structured(&mut board, "sys_reboot", json!({"delay_ms": 0}));
+    assert_eq!(answer["rebooting"], true, "{answer}");
+    // The same QEMU boots the kernel again; the new kernel refuses a call
+    // before initialize (-32600), the old one answered it.
+    board.set_response_timeout(Duration::from_secs(3));
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < give_up, "no fresh kernel within a minute");
+        match board.request("ping", None) {
+            Ok(response) if response.get("result").is_some() => {
+                // The old kernel, or the new one (ping is allowed before
+                // initialize): ask something only the old one answers.
+                let call = board.request(
+                    "tools/call",
+                    Some(json!({"name": "memory_list", "arguments": {}})),
+                );
+                if let Ok(response) = call {
+                    if response["error"]["code"] == -32600 {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    board.set_response_timeout(kingly_tests::RESPONSE_TIMEOUT);
+    board
+        .initialize(kingly::client::PROTOCOL_VERSION, "kingly-tests")
+        .expect("initialize the new kernel");
+    let text = log(&mut board);
+    assert!(
+        text.contains("state: loaded record 1 from /KINGLYOS/STATE.BIN"),
+        "{text}"
+    );
+    let text = context(&mut board);
+    assert_eq!(section(&text, "notes"), ["- saved by the reboot"], "{text}");
+    let tools = section(&text, "most used tools");
+    assert!(tools.contains(&"- memory_add 1"), "{text}");
+    assert!(tools.contains(&"- sys_reboot 1"), "{text}");
+}
+
+#[test]
+fn with_a_model_the_budget_is_counted_in_its_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = kingly_tests::model_image(dir.path());
+    let mut board = boot_image_with(&img, &["--append", "state_save_ms=600000"]);
+    board.set_response_timeout(Duration::from_secs(600));
+    board.set_session_limit(Duration::from_secs(900));
+    let path = kingly_tests::model_on_card(&mut board);
+    structured(&mut board, "llm_load", json!({ "path": path }));
+    for i in 0..16 {
+        let note = format!(
+            "note {i:02}: the pump on GPIO {i} ran for {i} minutes today, {}",
+            "ok ".repeat(40)
+        );
+        structured(&mut board, "memory_add", json!({ "text": note }));
+    }
+    let text = context(&mut board);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("model: ")
+            && lines[1].ends_with(" loaded (this text is counted in its tokens)"),
+        "{text}"
+    );
+    // The model's own count, one more token for each newline, as the kernel counts.
+    let tokens: usize = lines
+        .iter()
+        .map(|line| {
+            let ids = structured(&mut board, "llm_tokenize", json!({ "text": line }));
+            ids["ids"].as_array().unwrap().len() + 1
+        })
+        .sum();
+    assert!(tokens <= 256, "{tokens} tokens:\n{text}");
+    assert!(
+        tokens > 128,
+        "the notes fill most of the budget: {tokens} tokens:\n{text}"
+    );
+    assert!(section(&text, "notes").len() < 16, "{text}");
+}
