@@ -30,7 +30,7 @@ pub struct Options {
     pub state_save_ms: u64,
     /// Tests only: the N-th state save of this boot writes half its record
     /// and stops there, so a test can kill the machine mid-write
-    /// (`state_stall=N`, N from 1).
+    /// (`state_stall=N`, N from 1; only with `test_tools=1`).
     pub state_stall: Option<u32>,
 }
 

@@ -24,9 +24,9 @@
 //! - Saves happen from the MCP loop ([`save_if_due`]) when a call or a note
 //!   changed the state, at most every `state_save_ms` (command line, default
 //!   [`DEFAULT_SAVE_MS`]), and before `sys_reboot` takes effect.
-//! - `state_stall=N` (tests only) makes the N-th save of the boot write half
-//!   its record, log that, and stop there with the watchdog fed, so a test
-//!   can kill QEMU in the middle of a write.
+//! - `state_stall=N` (tests only, with `test_tools=1`) makes the N-th save
+//!   of the boot write half its record, log that, and stop there with the
+//!   watchdog fed, so a test can kill QEMU in the middle of a write.
 
 use crate::cmdline::Options;
 use crate::storage::{self, WriteMode};
@@ -285,7 +285,11 @@ pub fn load(options: &Options) {
     writer.last_try = generic_timer::ticks();
     writer.interval = generic_timer::ms_to_ticks(options.state_save_ms, freq);
     writer.retry = generic_timer::ms_to_ticks(RETRY_MS.max(options.state_save_ms), freq);
-    writer.stall_on = options.state_stall;
+    // A deliberate stall wedges the MCP loop: only where test tools are on.
+    writer.stall_on = options.state_stall.filter(|_| options.test_tools);
+    if options.state_stall.is_some() && !options.test_tools {
+        klog!(Warning, "state: state_stall ignored: it needs test_tools=1");
+    }
 }
 
 /// When the MCP loop should next call [`save_if_due`]: `None` while

@@ -169,8 +169,17 @@ fn calls_are_counted_and_shown_in_the_context_within_its_budget() {
 #[test]
 fn counts_and_notes_survive_a_hard_stop() {
     let (_dir, img) = image_copy(&artifacts().1);
-    let mut board = boot_image_with(&img, &["--append", "state_save_ms=300"]);
-    assert!(log(&mut board).contains("state: nothing saved yet in /KINGLYOS"));
+    // state_stall without test_tools=1 is ignored: this boot saves normally.
+    let mut board = boot_image_with(&img, &["--append", "state_save_ms=300 state_stall=1"]);
+    let text = log(&mut board);
+    assert!(
+        text.contains("state: nothing saved yet in /KINGLYOS"),
+        "{text}"
+    );
+    assert!(
+        text.contains("state: state_stall ignored: it needs test_tools=1"),
+        "{text}"
+    );
     structured(&mut board, "sys_info", json!({}));
     structured(&mut board, "sys_info", json!({}));
     structured(
@@ -201,7 +210,10 @@ fn counts_and_notes_survive_a_hard_stop() {
 #[test]
 fn a_stop_in_the_middle_of_a_save_leaves_the_previous_state() {
     let (_dir, img) = image_copy(&artifacts().1);
-    let mut board = boot_image_with(&img, &["--append", "state_save_ms=300 state_stall=2"]);
+    let mut board = boot_image_with(
+        &img,
+        &["--append", "test_tools=1 state_save_ms=300 state_stall=2"],
+    );
     structured(&mut board, "sys_info", json!({}));
     let first = uptime_ms(&mut board);
     let saved = wait_for_save(&mut board, first);
