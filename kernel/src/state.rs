@@ -68,8 +68,15 @@ struct Saved {
 }
 
 /// One record, as written to a slot.
-fn encode(seq: u64, saved: &Saved) -> Vec<u8> {
-    let payload = postcard::to_allocvec(saved).unwrap_or_default();
+fn encode(seq: u64, saved: &Saved) -> Result<Vec<u8>, String> {
+    let payload =
+        postcard::to_allocvec(saved).map_err(|e| format!("cannot encode the state: {e}"))?;
+    if HEADER_BYTES + payload.len() > MAX_RECORD_BYTES {
+        return Err(format!(
+            "the state needs {} bytes, more than a record holds ({MAX_RECORD_BYTES})",
+            HEADER_BYTES + payload.len()
+        ));
+    }
     let mut record = Vec::with_capacity(HEADER_BYTES + payload.len());
     record.extend_from_slice(&MAGIC);
     record.extend_from_slice(&[0; 4]);
@@ -79,7 +86,7 @@ fn encode(seq: u64, saved: &Saved) -> Vec<u8> {
     record.extend_from_slice(&payload);
     let crc = crc32fast::hash(&record[8..]);
     record[4..8].copy_from_slice(&crc.to_le_bytes());
-    record
+    Ok(record)
 }
 
 /// Why a slot's bytes are not a record.
@@ -162,6 +169,7 @@ enum Slot {
 
 fn read_slot(path: &str) -> Slot {
     match storage::stat(path) {
+        // storage reports a missing file (or directory) in these words.
         Err(e) if e.0.ends_with("no such file or directory") => return Slot::Missing,
         Err(e) => return Slot::Unreadable(e.0),
         Ok(entry) if entry.is_dir => return Slot::Bad(invalid(String::from("a directory"), None)),
@@ -220,15 +228,15 @@ pub fn load(options: &Options) {
         .iter()
         .enumerate()
         .filter_map(|(i, slot)| match slot {
-            Slot::Valid(seq, _) => Some((i, *seq)),
+            Slot::Valid(seq, saved) => Some((i, *seq, saved)),
             _ => None,
         })
-        .max_by_key(|&(_, seq)| seq);
+        .max_by_key(|&(_, seq, _)| seq);
     for (i, slot) in slots.iter().enumerate() {
         match slot {
             Slot::Bad(bad) => {
                 let interrupted =
-                    newest.is_some_and(|(_, seq)| bad.empty || bad.seq == Some(seq + 1));
+                    newest.is_some_and(|(_, seq, _)| bad.empty || bad.seq == Some(seq + 1));
                 if interrupted {
                     klog!(
                         Info,
@@ -251,10 +259,7 @@ pub fn load(options: &Options) {
     }
     let mut writer = WRITER.lock();
     match newest {
-        Some((i, seq)) => {
-            let Slot::Valid(_, saved) = &slots[i] else {
-                unreachable!("newest is a valid slot")
-            };
+        Some((i, seq, saved)) => {
             usage::restore(&saved.tools);
             let dropped = notes::restore(&saved.notes);
             klog!(
@@ -326,11 +331,13 @@ fn save() {
     };
     let seq = writer.next_seq;
     let path = SLOTS[writer.target];
-    let record = encode(seq, &saved);
     writer.saves += 1;
     writer.last_try = generic_timer::ticks();
     let stall = writer.stall_on == Some(writer.saves);
-    let written = ensure_dir().and_then(|()| {
+    let mut bytes = 0;
+    let written = encode(seq, &saved).and_then(|record| {
+        bytes = record.len();
+        ensure_dir()?;
         if stall {
             stall_halfway(path, seq, &record)
         } else {
@@ -339,11 +346,7 @@ fn save() {
     });
     match written {
         Ok(_) => {
-            klog!(
-                Debug,
-                "state: saved record {seq} to {path} ({} bytes)",
-                record.len()
-            );
+            klog!(Debug, "state: saved record {seq} to {path} ({bytes} bytes)");
             writer.saved_generation = generation;
             writer.next_seq += 1;
             writer.target = 1 - writer.target;
