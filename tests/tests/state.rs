@@ -319,7 +319,7 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
     let replaced = image::read_file(&img, "KINGLYOS/STATE.BIN").unwrap();
     assert_eq!(&replaced[..4], b"KGST", "the replaced file is a record");
 
-    let mut board = boot_image(&img);
+    let mut board = boot_image_with(&img, &["--append", "state_save_ms=600000"]);
     let text = log(&mut board);
     assert!(!text.contains("corrupt"), "{text}");
     assert!(
@@ -331,6 +331,29 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
         section(&text, "most used tools").contains(&"- sys_info 1"),
         "{text}"
     );
+
+    // One flipped bit in the payload: the CRC catches it.
+    let mut flipped = replaced.clone();
+    *flipped.last_mut().unwrap() ^= 1;
+    structured(
+        &mut board,
+        "fs_write",
+        json!({"path": "/KINGLYOS/STATE.BIN", "data": b64(&flipped), "encoding": "base64", "mode": "truncate"}),
+    );
+    sigkill(board);
+    let mut board = boot_image(&img);
+    let text = log(&mut board);
+    assert!(
+        text.contains("state: /KINGLYOS/STATE.BIN is corrupt (CRC mismatch): ignored"),
+        "{text}"
+    );
+    let text = context(&mut board);
+    assert!(section(&text, "most used tools").is_empty(), "{text}");
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[test]
