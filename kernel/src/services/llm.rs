@@ -444,3 +444,16 @@ fn selftest(n_threads: usize) -> ToolResult {
         mcp::object! {"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff},
     )
 }
+
+/// The loaded model's name and the number of tokens `text` encodes to with
+/// its tokenizer, or `None` without a model — or while another caller holds
+/// the model (`try_lock`: a tool running under a generation must not wait on
+/// it). `services::context` counts its token budget with this.
+pub fn count_tokens(text: &str) -> Option<(String, usize)> {
+    let guard = LOADED.try_lock()?;
+    let loaded = guard.as_ref()?;
+    Some((
+        loaded.name.clone(),
+        loaded.model.tokenizer.encode(text, false).len(),
+    ))
+}
