@@ -40,11 +40,12 @@ use serde::{Deserialize, Serialize};
 use spin::Mutex;
 
 /// The directory and the two slots (8.3 names: FAT stores them in upper
-/// case). Not `/KINGLY`: that is the volume label of the images `kingly
-/// image` makes, and `embedded-sdmmc` matches a label entry by name as if it
-/// were a file.
-pub const DIR: &str = "/KINGLYOS";
-pub const SLOTS: [&str; 2] = ["/KINGLYOS/STATE.BIN", "/KINGLYOS/STATE2.BIN"];
+/// case). On a card whose volume label is `KINGLY` (made by `kingly image`
+/// before its label became `KINGLY OS`) the directory cannot be made:
+/// `embedded-sdmmc` matches the label entry by name as if it were a file.
+/// Saves then fail with a warning in the log, and the kernel runs on.
+pub const DIR: &str = "/KINGLY";
+pub const SLOTS: [&str; 2] = ["/KINGLY/STATE.BIN", "/KINGLY/STATE2.BIN"];
 /// Default for `state_save_ms`: the longest a changed state waits.
 pub const DEFAULT_SAVE_MS: u64 = 2000;
 /// After a failed save, the next try waits this long (and is not logged

@@ -173,7 +173,7 @@ fn counts_and_notes_survive_a_hard_stop() {
     let mut board = boot_image_with(&img, &["--append", "state_save_ms=300 state_stall=1"]);
     let text = log(&mut board);
     assert!(
-        text.contains("state: nothing saved yet in /KINGLYOS"),
+        text.contains("state: nothing saved yet in /KINGLY"),
         "{text}"
     );
     assert!(
@@ -218,7 +218,7 @@ fn a_stop_in_the_middle_of_a_save_leaves_the_previous_state() {
     let first = uptime_ms(&mut board);
     let saved = wait_for_save(&mut board, first);
     assert!(
-        saved.contains("saved record 1 to /KINGLYOS/STATE.BIN"),
+        saved.contains("saved record 1 to /KINGLY/STATE.BIN"),
         "{saved}"
     );
     // The second save writes STATE2.BIN and stops halfway.
@@ -232,8 +232,7 @@ fn a_stop_in_the_middle_of_a_save_leaves_the_previous_state() {
     loop {
         let text =
             String::from_utf8_lossy(&std::fs::read(&mirror).unwrap_or_default()).into_owned();
-        if text.contains("state: stalled halfway through writing record 2 to /KINGLYOS/STATE2.BIN")
-        {
+        if text.contains("state: stalled halfway through writing record 2 to /KINGLY/STATE2.BIN") {
             break;
         }
         assert!(
@@ -243,8 +242,8 @@ fn a_stop_in_the_middle_of_a_save_leaves_the_previous_state() {
         std::thread::sleep(Duration::from_millis(50));
     }
     sigkill(board);
-    let torn = image::read_file(&img, "KINGLYOS/STATE2.BIN").expect("the torn slot");
-    let whole = image::read_file(&img, "KINGLYOS/STATE.BIN").expect("the first slot");
+    let torn = image::read_file(&img, "KINGLY/STATE2.BIN").expect("the torn slot");
+    let whole = image::read_file(&img, "KINGLY/STATE.BIN").expect("the first slot");
     assert!(
         !torn.is_empty() && torn.len() < whole.len() + 20,
         "STATE2.BIN holds half a record: {} bytes",
@@ -254,11 +253,11 @@ fn a_stop_in_the_middle_of_a_save_leaves_the_previous_state() {
     let mut board = boot_image(&img);
     let text = log(&mut board);
     assert!(
-        text.contains("state: loaded record 1 from /KINGLYOS/STATE.BIN"),
+        text.contains("state: loaded record 1 from /KINGLY/STATE.BIN"),
         "{text}"
     );
     assert!(
-        text.contains("state: /KINGLYOS/STATE2.BIN holds an interrupted save"),
+        text.contains("state: /KINGLY/STATE2.BIN holds an interrupted save"),
         "{text}"
     );
     assert!(!text.contains("corrupt"), "{text}");
@@ -276,7 +275,7 @@ fn a_stop_in_the_middle_of_a_save_leaves_the_previous_state() {
     let now = uptime_ms(&mut board);
     let saved = wait_for_save(&mut board, now);
     assert!(
-        saved.contains("saved record 2 to /KINGLYOS/STATE2.BIN"),
+        saved.contains("saved record 2 to /KINGLY/STATE2.BIN"),
         "{saved}"
     );
 }
@@ -286,11 +285,11 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
     let (_dir, img) = image_copy(&artifacts().1);
     // No save in this boot: the garbage written below stays as it is.
     let mut board = boot_image_with(&img, &["--append", "state_save_ms=600000"]);
-    structured(&mut board, "fs_mkdir", json!({"path": "/KINGLYOS"}));
+    structured(&mut board, "fs_mkdir", json!({"path": "/KINGLY"}));
     structured(
         &mut board,
         "fs_write",
-        json!({"path": "/KINGLYOS/STATE.BIN", "data": "this is not a state record", "mode": "create"}),
+        json!({"path": "/KINGLY/STATE.BIN", "data": "this is not a state record", "mode": "create"}),
     );
     sigkill(board);
 
@@ -298,7 +297,7 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
     let text = log(&mut board);
     let corrupt = text
         .lines()
-        .find(|line| line.contains("state: /KINGLYOS/STATE.BIN is corrupt"))
+        .find(|line| line.contains("state: /KINGLY/STATE.BIN is corrupt"))
         .unwrap_or_else(|| panic!("no corruption reported:\n{text}"));
     assert!(corrupt.contains("] warning "), "{corrupt}");
     assert!(
@@ -312,18 +311,18 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
     let now = uptime_ms(&mut board);
     let saved = wait_for_save(&mut board, now);
     assert!(
-        saved.contains("saved record 1 to /KINGLYOS/STATE.BIN"),
+        saved.contains("saved record 1 to /KINGLY/STATE.BIN"),
         "{saved}"
     );
     sigkill(board);
-    let replaced = image::read_file(&img, "KINGLYOS/STATE.BIN").unwrap();
+    let replaced = image::read_file(&img, "KINGLY/STATE.BIN").unwrap();
     assert_eq!(&replaced[..4], b"KGST", "the replaced file is a record");
 
     let mut board = boot_image_with(&img, &["--append", "state_save_ms=600000"]);
     let text = log(&mut board);
     assert!(!text.contains("corrupt"), "{text}");
     assert!(
-        text.contains("state: loaded record 1 from /KINGLYOS/STATE.BIN"),
+        text.contains("state: loaded record 1 from /KINGLY/STATE.BIN"),
         "{text}"
     );
     let text = context(&mut board);
@@ -338,13 +337,13 @@ fn a_corrupt_state_file_is_reported_and_replaced() {
     structured(
         &mut board,
         "fs_write",
-        json!({"path": "/KINGLYOS/STATE.BIN", "data": b64(&flipped), "encoding": "base64", "mode": "truncate"}),
+        json!({"path": "/KINGLY/STATE.BIN", "data": b64(&flipped), "encoding": "base64", "mode": "truncate"}),
     );
     sigkill(board);
     let mut board = boot_image(&img);
     let text = log(&mut board);
     assert!(
-        text.contains("state: /KINGLYOS/STATE.BIN is corrupt (CRC mismatch): ignored"),
+        text.contains("state: /KINGLY/STATE.BIN is corrupt (CRC mismatch): ignored"),
         "{text}"
     );
     let text = context(&mut board);
@@ -398,7 +397,7 @@ fn sys_reboot_saves_the_state_first() {
         .expect("initialize the new kernel");
     let text = log(&mut board);
     assert!(
-        text.contains("state: loaded record 1 from /KINGLYOS/STATE.BIN"),
+        text.contains("state: loaded record 1 from /KINGLY/STATE.BIN"),
         "{text}"
     );
     let text = context(&mut board);

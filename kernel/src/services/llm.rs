@@ -454,6 +454,6 @@ pub fn count_tokens(text: &str) -> Option<(String, usize)> {
     let loaded = guard.as_ref()?;
     Some((
         loaded.name.clone(),
-        loaded.model.tokenizer.encode(text, false).len(),
+        loaded.model().tokenizer.encode(text, false).len(),
     ))
 }
