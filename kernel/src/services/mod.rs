@@ -12,7 +12,9 @@
 //! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate`,
 //!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
 //! - [`prompts`]: `board_report`, `explain_fault`
+//! - [`apps`]: `app_run`, `app_list` (EL0 programs from /APPS)
 
+pub mod apps;
 pub mod bench;
 pub mod fs;
 pub mod gpio;
@@ -37,7 +39,7 @@ pub fn registry(test_tools: bool) -> Server {
              resource or prompt: call sys_info for the board, read kingly://log for the kernel log and \
              kingly://metrics for counters, run mem_test to check RAM, gpio_* for the pins, time_now and \
              sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board, fs_* for \
-             the SD card's files (8.3 names), llm_* for the on-board language model.",
+             the SD card's files (8.3 names), llm_* for the on-board language model, app_run/app_list for EL0 programs in /APPS.",
         ),
     });
     let tools = tools::all()
@@ -45,7 +47,8 @@ pub fn registry(test_tools: bool) -> Server {
         .chain(gpio::all())
         .chain(system::all(test_tools))
         .chain(fs::all())
-        .chain(llm::all(test_tools));
+        .chain(llm::all(test_tools))
+        .chain(apps::all());
     for tool in tools {
         server.add_tool(tool);
     }
