@@ -256,3 +256,36 @@ fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// Under `-icount` QEMU's PMU counts retired instructions: app_run reports
+/// them (EL0 alone and EL0 + EL1), and one more svc round trip costs a
+/// bounded number of them (`kingly bench` reports the exact figure).
+#[test]
+fn instructions_are_counted_under_icount() {
+    let (_dir, image) = kingly_tests::image_copy(&kingly_tests::artifacts().1);
+    let mut board =
+        kingly_tests::boot_image_with(&image, &["--icount", "--append", "test_tools=1"]);
+    let calls = 200;
+    let counted = |board: &mut Board, n: u64, tool: &str| {
+        let done = run(board, "BENCH", json!({"n": n, "tool": tool}));
+        assert_eq!(done["exit_code"], 0, "{done}");
+        assert_eq!(done["tool_calls"], n, "{done}");
+        let all = done["instructions"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{done}"));
+        let user = done["user_instructions"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{done}"));
+        assert!(0 < user && user < all, "{done}");
+        all
+    };
+    for tool in ["app_echo", "time_now"] {
+        let none = counted(&mut board, 0, tool);
+        let some = counted(&mut board, calls, tool);
+        let per_call = (some - none) as f64 / calls as f64;
+        eprintln!(
+            "svc round trip, {tool}: {per_call:.0} instructions per call ({none} for no call)"
+        );
+        assert!((100.0..20_000.0).contains(&per_call), "{per_call}");
+    }
+}

@@ -14,9 +14,23 @@ use core::ptr::NonNull;
 
 const WINDOW_BYTES: usize = USER_PAGES * PAGE_BYTES as usize;
 
+/// `AddressSpace::permissions` bits.
+const READ: u8 = 1;
+const WRITE: u8 = 2;
+
+fn permission_bits(access: UserAccess) -> u8 {
+    match access {
+        UserAccess::None => 0,
+        UserAccess::Read | UserAccess::ReadExecute => READ,
+        UserAccess::ReadWrite => READ | WRITE,
+    }
+}
+
 pub struct AddressSpace {
     backing: NonNull<u8>,
     access: [UserAccess; USER_PAGES],
+    /// `access` as READ/WRITE bits: what system-call pointer checks test.
+    permissions: [u8; USER_PAGES],
     pub entry: u64,
     /// Where the call's `args` JSON was put (x0/x1 at entry).
     pub args: (u64, u64),
@@ -28,8 +42,8 @@ pub struct AddressSpace {
 // `load`, freed in `drop`); handing it to the core that runs the program
 // moves that ownership for the run, and core 0 waits for the run to end.
 unsafe impl Send for AddressSpace {}
-// SAFETY: shared references only read `access`/fields; the backing is
-// written through `user_bytes`, whose callers hold the program stopped.
+// SAFETY: shared references only read fields; the backing is written
+// only through `&mut self`.
 unsafe impl Sync for AddressSpace {}
 
 fn layout() -> Layout {
@@ -58,6 +72,7 @@ impl AddressSpace {
         let mut space = AddressSpace {
             backing,
             access: [UserAccess::None; USER_PAGES],
+            permissions: [0; USER_PAGES],
             entry: program.entry,
             args: (0, 0),
             stack_pointer: 0,
@@ -80,6 +95,9 @@ impl AddressSpace {
         }
         for page in page_of(STACK_BASE)..USER_PAGES {
             space.access[page] = UserAccess::ReadWrite;
+        }
+        for (bits, access) in space.permissions.iter_mut().zip(space.access) {
+            *bits = permission_bits(access);
         }
         let args_at = (USER_END - args.len() as u64) & !15;
         let offset = (args_at - USER_BASE) as usize;
@@ -117,38 +135,43 @@ impl AddressSpace {
     /// Whether the program may access `len` bytes at `address` (all of them
     /// in pages it may read, and write if `write`).
     pub fn allows(&self, address: u64, len: u64, write: bool) -> bool {
+        let window = USER_PAGES as u64 * PAGE_BYTES;
+        let offset = address.wrapping_sub(USER_BASE);
+        if offset > window || len > window - offset {
+            return false;
+        }
         if len == 0 {
-            return (USER_BASE..USER_END).contains(&address);
+            return true;
         }
-        let Some(end) = address.checked_add(len) else {
-            return false;
-        };
-        if address < USER_BASE || end > USER_END {
-            return false;
-        }
-        (page_of(address)..=page_of(end - 1)).all(|page| match self.access[page] {
-            UserAccess::None => false,
-            UserAccess::ReadWrite => true,
-            UserAccess::Read | UserAccess::ReadExecute => !write,
-        })
+        let first = (offset / PAGE_BYTES) as usize;
+        let last = ((offset + len - 1) / PAGE_BYTES) as usize;
+        let need = if write { WRITE } else { READ };
+        self.permissions[first..=last]
+            .iter()
+            .all(|bits| bits & need != 0)
     }
 
     /// The bytes at user `address`, if [`allows`](Self::allows) says the
-    /// program may access them.
-    ///
-    /// # Safety
-    /// The program must be stopped (in a system call or ended) for as long
-    /// as the slice lives, and no other slice of the same bytes may be live.
-    pub unsafe fn user_bytes(&self, address: u64, len: u64, write: bool) -> Option<&mut [u8]> {
+    /// program may access them. (The kernel only runs on the program's core
+    /// while the program is stopped, so it cannot change them meanwhile.)
+    pub fn user_bytes(&mut self, address: u64, len: u64, write: bool) -> Option<&mut [u8]> {
         if !self.allows(address, len, write) {
             return None;
         }
+        // SAFETY: checked just above.
+        Some(unsafe { self.bytes_at(address, len) })
+    }
+
+    /// The bytes at user `address`, unchecked.
+    ///
+    /// # Safety
+    /// [`allows`](Self::allows) must have accepted the range (or a larger
+    /// one).
+    pub unsafe fn bytes_at(&mut self, address: u64, len: u64) -> &mut [u8] {
         let offset = (address - USER_BASE) as usize;
-        // SAFETY: `allows` kept the range inside the backing; exclusivity
-        // is the caller's promise.
-        Some(unsafe {
-            core::slice::from_raw_parts_mut(self.backing.as_ptr().add(offset), len as usize)
-        })
+        // SAFETY: the range lies inside the backing (the caller checked it),
+        // which `&mut self` borrows exclusively.
+        unsafe { core::slice::from_raw_parts_mut(self.backing.as_ptr().add(offset), len as usize) }
     }
 }
 

@@ -169,10 +169,7 @@ pub fn from_el0(frame: &mut Frame, index: u64) -> bool {
             irq::handle();
             stop_requested(core).map(Ending::Stopped)
         }
-        _ => Some(Ending::Fault(fault_report(
-            frame,
-            "FIQ/SError/AArch32 exception",
-        ))),
+        _ => Some(unexpected(frame)),
     };
     if let Some(ending) = ending {
         run.ending = Some(ending);
@@ -186,45 +183,34 @@ pub fn from_el0(frame: &mut Frame, index: u64) -> bool {
 
 fn synchronous(run: &mut Run, frame: &mut Frame, core: usize) -> Option<Ending> {
     let esr = ESR_EL1.get();
-    match esr >> 26 {
-        0x15 if esr & 0xffff == 0 => match system_call(run, frame) {
+    if esr >> 26 == 0x15 && esr & 0xffff == 0 {
+        return match system_call(run, frame) {
             Ok(()) => stop_requested(core).map(Ending::Stopped),
-            Err(why) => Some(Ending::Fault(format!(
-                "{why} {}",
-                fault_report(frame, "svc")
-            ))),
-        },
-        0x15 => Some(Ending::Fault(format!(
-            "svc #{} does not exist (only svc #0) {}",
-            esr & 0xffff,
-            fault_report(frame, "svc")
-        ))),
-        0x20 if frame.elr == EXIT_ADDRESS => Some(exit(run, frame)),
-        ec => Some(Ending::Fault(fault_report(frame, exception_class_name(ec)))),
+            Err(why) => Some(bad_system_call(why, frame)),
+        };
     }
+    Some(not_a_system_call(run, frame, esr))
+}
+
+/// Why an `svc #0` ends the program.
+enum BadCall {
+    Oversized(u64),
+    Request(u64, u64),
+    Response(u64, u64),
 }
 
 /// `svc #0`: x0/x1 request, x2/x3 response buffer.
-fn system_call(run: &mut Run, frame: &mut Frame) -> Result<(), String> {
+fn system_call(run: &mut Run, frame: &mut Frame) -> Result<(), BadCall> {
     let [request, request_len, response, response_cap] =
         [frame.x[0], frame.x[1], frame.x[2], frame.x[3]];
     if request_len > mcp::binary::MAX_MESSAGE_BYTES as u64 {
-        return Err(format!(
-            "oversized request: {request_len} bytes, the limit is {}",
-            mcp::binary::MAX_MESSAGE_BYTES
-        ));
+        return Err(BadCall::Oversized(request_len));
     }
     if !run.space.allows(response, response_cap, true) {
-        return Err(format!(
-            "bad pointer: the response buffer {response:#x}+{response_cap:#x} is not the program's writable memory"
-        ));
+        return Err(BadCall::Response(response, response_cap));
     }
-    // SAFETY: the program is stopped in this svc; the request slice is
-    // dropped before the response slice is made.
-    let Some(request) = (unsafe { run.space.user_bytes(request, request_len, false) }) else {
-        return Err(format!(
-            "bad pointer: the request {request:#x}+{request_len:#x} is not the program's readable memory"
-        ));
+    let Some(request) = run.space.user_bytes(request, request_len, false) else {
+        return Err(BadCall::Request(request, request_len));
     };
     let answer = run.toolbox.call_binary(request, &mut AppContext::here());
     run.tool_calls += 1;
@@ -233,13 +219,52 @@ fn system_call(run: &mut Run, frame: &mut Frame) -> Result<(), String> {
         frame.x[1] = answer.len() as u64;
         return Ok(());
     }
-    // SAFETY: as above; checked writable for response_cap ≥ answer.len().
-    if let Some(out) = unsafe { run.space.user_bytes(response, answer.len() as u64, true) } {
-        out.copy_from_slice(&answer);
-    }
+    // SAFETY: `allows` accepted response_cap ≥ answer.len() writable bytes
+    // there.
+    unsafe { run.space.bytes_at(response, answer.len() as u64) }.copy_from_slice(&answer);
     frame.x[0] = answer.len() as u64;
     frame.x[1] = 0;
     Ok(())
+}
+
+/// Everything but `svc #0`: the exit, or a fault. Kept out of the system
+/// call's path (it formats reports).
+#[cold]
+#[inline(never)]
+fn not_a_system_call(run: &mut Run, frame: &Frame, esr: u64) -> Ending {
+    match esr >> 26 {
+        0x15 => Ending::Fault(format!(
+            "svc #{} does not exist (only svc #0) {}",
+            esr & 0xffff,
+            fault_report(frame, "svc")
+        )),
+        0x20 if frame.elr == EXIT_ADDRESS => exit(run, frame),
+        ec => Ending::Fault(fault_report(frame, exception_class_name(ec))),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_system_call(why: BadCall, frame: &Frame) -> Ending {
+    let why = match why {
+        BadCall::Oversized(len) => format!(
+            "oversized request: {len} bytes, the limit is {}",
+            mcp::binary::MAX_MESSAGE_BYTES
+        ),
+        BadCall::Request(at, len) => format!(
+            "bad pointer: the request {at:#x}+{len:#x} is not the program's readable memory"
+        ),
+        BadCall::Response(at, len) => format!(
+            "bad pointer: the response buffer {at:#x}+{len:#x} is not the program's writable memory"
+        ),
+    };
+    Ending::Fault(format!("{why} {}", fault_report(frame, "svc")))
+}
+
+#[cold]
+#[inline(never)]
+fn unexpected(frame: &Frame) -> Ending {
+    Ending::Fault(fault_report(frame, "FIQ/SError/AArch32 exception"))
 }
 
 /// The program jumped to EXIT_ADDRESS: x0 = code, x1/x2 = output.
@@ -247,8 +272,7 @@ fn exit(run: &mut Run, frame: &Frame) -> Ending {
     let code = frame.x[0] as i64;
     let (address, len) = (frame.x[1], frame.x[2]);
     let taken = len.min(OUTPUT_MAX);
-    // SAFETY: the program has ended; nothing else uses its memory.
-    let output = match unsafe { run.space.user_bytes(address, taken, false) } {
+    let output = match run.space.user_bytes(address, taken, false) {
         Some(bytes) => {
             let mut text = String::from_utf8_lossy(bytes).into_owned();
             if taken < len {

@@ -19,8 +19,30 @@ const MAX_ELF_BYTES: u32 = 1 << 20;
 const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 const MAX_TIMEOUT_MS: u64 = 600_000;
 
-pub fn all() -> Vec<Tool> {
-    vec![app_run(), app_list()]
+/// The tools; `test_tools` adds `app_echo`.
+pub fn all(test_tools: bool) -> Vec<Tool> {
+    let mut tools = vec![app_run(), app_list()];
+    if test_tools {
+        tools.push(app_echo());
+    }
+    tools
+}
+
+/// The trivial tool the svc round-trip measurement calls (the same result
+/// as `bench_mcp_dispatch`'s private `echo`, so the two figures compare).
+fn app_echo() -> Tool {
+    Tool {
+        name: "app_echo",
+        title: "Echo (test)",
+        description: "Returns {\"ok\": true}. Test-only (test_tools=1): the trivial tool EL0 programs call to measure \
+                      one svc round trip.",
+        // `{"type": "object"}` alone, as `echo`'s: calls skip the schema check.
+        input_schema: json!({"type": "object"}),
+        output_schema: None,
+        handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| {
+            ToolResult::Structured(mcp::object! {"ok": true})
+        }),
+    }
 }
 
 /// `SENSOR` → `/APPS/SENSOR.ELF`; an absolute path stays as it is.

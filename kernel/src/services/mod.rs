@@ -12,7 +12,8 @@
 //! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate`,
 //!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
 //! - [`prompts`]: `board_report`, `explain_fault`
-//! - [`apps`]: `app_run`, `app_list` (EL0 programs from /APPS)
+//! - [`apps`]: `app_run`, `app_list` (EL0 programs from /APPS; and
+//!   `app_echo` with `test_tools=1`)
 
 pub mod apps;
 pub mod bench;
@@ -48,7 +49,7 @@ pub fn registry(test_tools: bool) -> Server {
         .chain(system::all(test_tools))
         .chain(fs::all())
         .chain(llm::all(test_tools))
-        .chain(apps::all());
+        .chain(apps::all(test_tools));
     for tool in tools {
         server.add_tool(tool);
     }

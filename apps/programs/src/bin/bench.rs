@@ -3,9 +3,10 @@
 //! instruction count for n calls minus that for 0 calls, over n, is the
 //! cost of one round trip EL0 → kernel → tool → EL0 (docs/performance.md).
 //!
-//! args: {"n": calls (default 100), "tool": name (default "sleep_ms"),
-//! "arguments": object (default {"ms": 0}), "decode": also decode each
-//! answer with mcp::binary (default false)}.
+//! args: {"n": calls (default 100), "tool": name (default "time_now", a
+//! tool without arguments that reads two counters), "arguments": object
+//! (default {}), "decode": also decode each answer with mcp::binary
+//! (default false)}.
 #![no_std]
 #![no_main]
 
@@ -16,8 +17,8 @@ kingly_app::entry!(main);
 fn main(args: &str) -> i32 {
     let args: Value = serde_json::from_str(args).unwrap_or(Value::Null);
     let n = args["n"].as_u64().unwrap_or(100);
-    let tool = args["tool"].as_str().unwrap_or("sleep_ms");
-    let arguments = args.get("arguments").cloned().unwrap_or(json!({"ms": 0}));
+    let tool = args["tool"].as_str().unwrap_or("time_now");
+    let arguments = args.get("arguments").cloned().unwrap_or(json!({}));
     let decode = args["decode"] == true;
     let request = encode_call(1, tool, &arguments);
     let mut response = [0u8; 1024];

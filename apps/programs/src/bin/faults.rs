@@ -16,6 +16,7 @@
 //! - "call": calls args.tool with args.arguments and prints the outcome
 //!   (e.g. app_run, which a program may not call),
 //! - "exit": prints and exits with code 7 (the control case).
+//!
 //! }
 #![no_std]
 #![no_main]
@@ -34,30 +35,36 @@ fn main(args: &str) -> i32 {
     let args: Value = serde_json::from_str(args).unwrap_or(Value::Null);
     let kind = args["kind"].as_str().unwrap_or("exit");
     println!("faults: {kind}");
-    // SAFETY (all blocks below): each deliberately breaks a rule so that the
-    // kernel ends this program; none of them returns to Rust code that
-    // relies on its result.
+    // Each unsafe block below deliberately breaks a rule so that the kernel
+    // ends this program; none returns to code that relies on its result.
     match kind {
+        // SAFETY: see above: faults at once.
         "undefined" => unsafe { core::arch::asm!("udf #0x1") },
         "unmapped" => {
+            // SAFETY: see above: the window's first page is never mapped.
             let v = unsafe { core::ptr::read_volatile((abi::USER_BASE + 0x100) as *const u64) };
             println!("read {v}");
         }
         "kernel" => {
+            // SAFETY: see above: kernel memory is EL1-only.
             let v = unsafe { core::ptr::read_volatile(KERNEL_ADDRESS as *const u64) };
             println!("read {v}");
         }
         "write_text" => {
             let code = main as fn(&str) -> i32 as *const () as *mut u32;
+            // SAFETY: see above: code pages are read-only.
             unsafe { core::ptr::write_volatile(code, 0xd503_201f) };
         }
         "exec_stack" => {
             let nop_ret: [u32; 2] = [0xd503_201f, 0xd65f_03c0];
+            // SAFETY: see above: the stack is never executable.
             let f: extern "C" fn() = unsafe { core::mem::transmute(nop_ret.as_ptr()) };
             f();
         }
         "bad_svc" => {
             let mut response = [0u8; 64];
+            // SAFETY: see above: the slice is never read here, only its
+            // (kernel) address handed to the kernel, which refuses it.
             let request = unsafe { core::slice::from_raw_parts(KERNEL_ADDRESS as *const u8, 64) };
             let (ret, _) = svc(request, &mut response);
             println!("svc returned {ret}");
@@ -68,6 +75,7 @@ fn main(args: &str) -> i32 {
             let (ret, _) = svc(&request, &mut response);
             println!("svc returned {ret}");
         }
+        // SAFETY: see above: a system call that does not exist.
         "svc_number" => unsafe { core::arch::asm!("svc #1", clobber_abi("C")) },
         "small_buffer" => {
             let request = encode_call(1, "time_now", &json!({}));
