@@ -1,12 +1,13 @@
 //! The default artifacts: kernel8.img, sd.img (what the tests boot) and
 //! sd-model.img (sd.img's contents plus the reference model: what
-//! `kingly qemu`, `kingly chat` and `kingly bench` boot by default).
+//! `kingly qemu`, `kingly chat` and `kingly bench` boot by default). Both
+//! cards carry the EL0 programs in /APPS ([`crate::apps`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::image::{build_image, model_entry, ImageSpec};
-use crate::{kernel, workspace};
+use crate::{apps, kernel, workspace};
 
 /// Builds the kernel (cargo decides what is stale) and, when it is missing or
 /// older than kernel8.img, the default SD image. Returns (kernel8.img, sd.img).
@@ -14,9 +15,11 @@ use crate::{kernel, workspace};
 pub fn ensure_default_artifacts() -> Result<(PathBuf, PathBuf)> {
     let kernel8 = kernel::build_kernel()?;
     let image = workspace::default_image();
-    if is_stale(&image, &kernel8) {
+    let mut spec = ImageSpec::new(&kernel8);
+    let programs = apps::add_apps(&mut spec)?;
+    if is_stale(&image, &kernel8) || programs.iter().any(|elf| is_stale(&image, elf)) {
         eprintln!("kingly: building {}", image.display());
-        build_image(&image, &ImageSpec::new(&kernel8))?;
+        build_image(&image, &spec)?;
     }
     Ok((kernel8, image))
 }
@@ -46,6 +49,7 @@ pub fn ensure_model_artifacts() -> Result<(PathBuf, PathBuf)> {
             model.display()
         );
         let mut spec = ImageSpec::new(&kernel8);
+        apps::add_apps(&mut spec)?;
         spec.host_files.push(model_entry(&model)?);
         build_image(&image, &spec)?;
     }

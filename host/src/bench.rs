@@ -141,6 +141,7 @@ pub fn measure(kernel8: &Path, image: &Path) -> Result<Report> {
         llm_figures(&mut qemu, &model, &mut report)?;
     }
     qemu.shutdown()?;
+    report.figures.extend(svc_round_trip(kernel8, &copy)?);
     Ok(report)
 }
 
@@ -159,6 +160,56 @@ fn context_figure(
         unit: "instructions",
         goal: Some(CONTEXT_GOAL),
     })
+}
+
+/// Calls per EL0 measurement (`/APPS/BENCH.ELF`).
+pub const SVC_CALLS: u64 = 1000;
+
+/// One `svc` round trip from an EL0 program (EL0 → kernel → trivial tool →
+/// EL0): `app_run` of /APPS/BENCH.ELF calling the test-only `app_echo`
+/// (`{"ok": true}`, like `bench_mcp_dispatch`'s tool) SVC_CALLS times,
+/// minus a run with no call, over SVC_CALLS. The program's core counts
+/// retired instructions in its PMU (QEMU has INST_RETIRED under -icount).
+/// Its own boot, with `test_tools=1`, so the other figures keep the
+/// default tool set. `None` (said on stderr) for a card without the program
+/// (one built before /APPS existed: `kingly image` makes a new one).
+fn svc_round_trip(kernel8: &Path, image: &Path) -> Result<Option<Figure>> {
+    let mut args = ICOUNT_ARGS.to_vec();
+    args.extend(["-append", "test_tools=1"]);
+    let mut qemu = QemuMcp::boot(kernel8, image, &args)?;
+    qemu.initialize(PROTOCOL_VERSION, "kingly-bench")?;
+    let list = structured(qemu.call_tool("app_list", json!({}))?)?;
+    let on_card = list["programs"]
+        .as_array()
+        .is_some_and(|p| p.iter().any(|p| p["name"] == "BENCH.ELF"));
+    if !on_card {
+        eprintln!(
+            "kingly bench: no /APPS/BENCH.ELF on {}: no svc figure",
+            image.display()
+        );
+        qemu.shutdown()?;
+        return Ok(None);
+    }
+    let mut instructions = |n: u64| -> Result<f64> {
+        let done = structured(qemu.call_tool(
+            "app_run",
+            json!({"path": "/APPS/BENCH.ELF", "args": {"n": n, "tool": "app_echo"}}),
+        )?)?;
+        if done["exit_code"] != 0 || done["tool_calls"] != n {
+            return Err(Error::Protocol(format!("BENCH.ELF failed: {done}")));
+        }
+        number(&done, "instructions")
+    };
+    let none = instructions(0)?;
+    let calls = instructions(SVC_CALLS)?;
+    qemu.shutdown()?;
+    Ok(Some(Figure {
+        name: "app_svc_round_trip_instructions",
+        what: "trivial tool from an EL0 program: svc + postcard, EL0 -> kernel -> tool -> EL0",
+        value: (calls - none) / SVC_CALLS as f64,
+        unit: "instructions/call",
+        goal: Some(1000.0),
+    }))
 }
 
 /// Reading the model file, loading it, and generating on one core and four.

@@ -159,6 +159,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = boot_files {
                 spec.extra_files = image::files_in_dir(&dir)?;
             }
+            kingly::apps::add_apps(&mut spec)?;
             for arg in &add {
                 spec.host_files.push(image::parse_add(arg)?);
             }

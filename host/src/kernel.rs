@@ -54,13 +54,20 @@ pub fn build_kernel() -> Result<PathBuf> {
 }
 
 fn run_cargo_build() -> Result<()> {
+    cargo_build_for_target("kernel")
+}
+
+/// `cargo build -p PACKAGE --target aarch64-unknown-none --release` in the
+/// workspace root, with our target directory and without the environment
+/// that would change a nested build (see [`ENV_BREAKING_NESTED_BUILD`]).
+pub(crate) fn cargo_build_for_target(package: &str) -> Result<()> {
     // `CARGO` is the cargo that is running us, if any: same toolchain.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args([
         "build",
         "-p",
-        "kernel",
+        package,
         "--target",
         "aarch64-unknown-none",
         "--release",
@@ -75,10 +82,10 @@ fn run_cargo_build() -> Result<()> {
     }
     let status = cmd
         .status()
-        .context(|| "run cargo to build the kernel".into())?;
+        .context(|| format!("run cargo to build {package}"))?;
     if !status.success() {
         return Err(Error::KernelBuild(format!(
-            "`cargo build -p kernel --target aarch64-unknown-none --release` exited with {status}"
+            "`cargo build -p {package} --target aarch64-unknown-none --release` exited with {status}"
         )));
     }
     Ok(())

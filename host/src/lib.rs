@@ -6,6 +6,7 @@
 //! board's serial port an MCP stdio server, and the MCP client that talks to
 //! the kernel over QEMU's stdio.
 
+pub mod apps;
 pub mod artifacts;
 pub mod bench;
 pub mod bridge;

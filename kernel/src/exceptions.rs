@@ -1,11 +1,14 @@
 //! Exception handling. `arch/vectors.s` saves the interrupted context and
-//! calls [`rust_exception`] with the vector index. Interrupts are served and
-//! return; a data abort on the device probe's one load instruction resumes
-//! at the probe's "absent" exit ([`probe::fixup`]); everything else is
-//! reported as an MCP `notifications/message` at level `emergency` with
-//! ESR, ELR, FAR and the core, and the core halts. Never silence.
+//! calls [`rust_exception`] with the vector index. Exceptions from a lower
+//! EL (an EL0 program's system calls, faults and the doorbell that stops
+//! it) go to [`el0::trap`], which ends a faulting program with a report and
+//! keeps the kernel running. Interrupts are served and return; a data abort
+//! on the device probe's one load instruction resumes at the probe's
+//! "absent" exit ([`probe::fixup`]); everything else is reported as an MCP
+//! `notifications/message` at level `emergency` with ESR, ELR, FAR and the
+//! core, and the core halts. Never silence.
 
-use crate::{cpu, irq, probe, report};
+use crate::{cpu, el0, irq, probe, report};
 use aarch64_cpu::registers::{ESR_EL1, FAR_EL1};
 use tock_registers::interfaces::Readable;
 
@@ -76,6 +79,11 @@ pub fn exception_class_name(ec: u64) -> &'static str {
 /// Called by `vectors.s` with the saved frame and the vector index (0–15).
 #[no_mangle]
 extern "C" fn rust_exception(frame: &mut Frame, index: u64) {
+    // Vectors 8-15: from EL0. With no program on this core that cannot
+    // happen, and is reported like any unexpected exception.
+    if index >= 8 && el0::trap::from_el0(frame, index) {
+        return;
+    }
     match kind(index) {
         Kind::Irq => irq::handle(),
         Kind::Synchronous => match probe::fixup(frame.elr, ESR_EL1.get() >> 26) {

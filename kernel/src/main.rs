@@ -14,7 +14,8 @@
 //!    MCP loop ([`server`]).
 //! 3. [`secondary_main`] on cores 1–3: MMU, then park on a work slot.
 //!
-//! Module map: `arch/` holds the assembly; [`exceptions`] turns every fault
+//! Module map: `arch/` holds the assembly; [`el0`] loads and runs EL0
+//! programs (the `app_*` tools); [`exceptions`] turns every fault
 //! into an MCP `notifications/message` at level `emergency` ([`report`]) and
 //! a controlled halt; [`services`] registers the OS's MCP tools, resources
 //! and prompts; [`klog`] is the kernel log they expose; [`storage`] is the
@@ -30,6 +31,7 @@ mod board;
 mod cmdline;
 mod console;
 mod cpu;
+mod el0;
 mod exceptions;
 mod heap;
 mod irq;

@@ -4,8 +4,11 @@
 // which stores the rest of the frame and calls `rust_exception(frame, index)`.
 // Interrupts return through the same path, and so does the one synchronous
 // exception that is expected: a faulting device probe (probe.rs), for which
-// Rust rewrites the saved ELR. Other synchronous exceptions and SErrors
-// never return (Rust reports them over MCP and halts the core).
+// Rust rewrites the saved ELR. Exceptions from EL0 (vectors 8-15) come back
+// through it too when an EL0 program's `svc` or interrupt is served; when
+// the program ends, Rust leaves through `el0_leave` (el0/switch.s) instead.
+// Other synchronous exceptions and SErrors never return (Rust reports them
+// over MCP and halts the core).
 
 .equ FRAME_SIZE, 272        // x0..x30, elr, spsr, (pad) = 34 * 8
 

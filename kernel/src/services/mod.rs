@@ -15,10 +15,13 @@
 //!   `kingly://context/{tokens}`, `memory_add`, `memory_list`,
 //!   `memory_clear`, `bench_context`
 //! - [`prompts`]: `board_report`, `explain_fault`
+//! - [`apps`]: `app_run`, `app_list` (EL0 programs from /APPS; and
+//!   `app_echo` with `test_tools=1`)
 //!
 //! Every tool is registered through [`crate::usage::counted`], which counts
 //! its calls for `kingly://context` and the state saved on the card.
 
+pub mod apps;
 pub mod bench;
 pub mod context;
 pub mod fs;
@@ -44,8 +47,9 @@ pub fn registry(test_tools: bool) -> Server {
              resource or prompt: call sys_info for the board, read kingly://log for the kernel log and \
              kingly://metrics for counters, run mem_test to check RAM, gpio_* for the pins, time_now and \
              sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board, fs_* for \
-             the SD card's files (8.3 names), llm_* for the on-board language model; read kingly://context for a \
-             summary within a token budget and memory_add to keep notes across reboots.",
+             the SD card's files (8.3 names), llm_* for the on-board language model, app_run/app_list for EL0 \
+             programs in /APPS; read kingly://context for a summary within a token budget and memory_add to keep \
+             notes across reboots.",
         ),
     });
     let tools = tools::all()
@@ -54,7 +58,8 @@ pub fn registry(test_tools: bool) -> Server {
         .chain(system::all(test_tools))
         .chain(fs::all())
         .chain(llm::all(test_tools))
-        .chain(context::all());
+        .chain(context::all())
+        .chain(apps::all(test_tools));
     for tool in tools {
         server.add_tool(crate::usage::counted(tool));
     }
