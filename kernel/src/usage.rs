@@ -9,11 +9,12 @@
 //! reboot).
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use mcp::{Context, Tool, ToolResult};
+use rpi4::generic_timer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use spin::Mutex;
@@ -37,17 +38,45 @@ pub struct Count {
 pub struct Call {
     pub tool: &'static str,
     pub ok: bool,
-    /// When it returned.
-    pub uptime_ms: u64,
+    /// When it returned: the generic timer's counter (converted only when
+    /// read: the division is a tenth of a trivial call's cost).
+    ticks: u64,
+}
+
+impl Call {
+    /// When it returned, in milliseconds since boot.
+    pub fn uptime_ms(&self) -> u64 {
+        let elapsed = self.ticks.saturating_sub(crate::timer::boot_ticks());
+        generic_timer::ticks_to_ms(elapsed, generic_timer::frequency_hz())
+    }
 }
 
 struct Usage {
-    counts: BTreeMap<String, Count>,
+    /// Every tool's count by name: the registered tools' and those only
+    /// known from the saved state. A registered tool's handler keeps its
+    /// index (entries are never removed), so a call counts without a
+    /// lookup by name: the cost of `svc` round trips and every other call.
+    counts: Vec<(String, Count)>,
     recent: VecDeque<Call>,
 }
 
+impl Usage {
+    /// The index of `name`'s count, added (zero) if new; `None` when
+    /// [`MAX_TOOLS`] are kept already.
+    fn slot(&mut self, name: &str) -> Option<usize> {
+        match self.counts.iter().position(|(n, _)| n == name) {
+            Some(slot) => Some(slot),
+            None if self.counts.len() < MAX_TOOLS => {
+                self.counts.push((name.to_string(), Count::default()));
+                Some(self.counts.len() - 1)
+            }
+            None => None,
+        }
+    }
+}
+
 static USAGE: Mutex<Usage> = Mutex::new(Usage {
-    counts: BTreeMap::new(),
+    counts: Vec::new(),
     recent: VecDeque::new(),
 });
 /// Calls recorded this boot: the persistence layer saves when it moved.
@@ -58,32 +87,27 @@ static RECORDED: AtomicU64 = AtomicU64::new(0);
 /// call other tools).
 pub fn counted(mut tool: Tool) -> Tool {
     let name = tool.name;
+    let slot = USAGE.lock().slot(name);
     let inner = tool.handler;
     tool.handler = Box::new(move |args: &Map<String, Value>, ctx: &mut dyn Context| {
         let result = inner(args, ctx);
-        record(name, !matches!(result, ToolResult::Error(_)));
+        record(name, slot, !matches!(result, ToolResult::Error(_)));
         result
     });
     tool
 }
 
-/// Records one call of `tool` that just returned.
-pub fn record(tool: &'static str, ok: bool) {
+/// Records one call of `tool` (its count at `slot`) that just returned.
+fn record(tool: &'static str, slot: Option<usize>, ok: bool) {
     let call = Call {
         tool,
         ok,
-        uptime_ms: crate::timer::uptime_ms(),
+        ticks: generic_timer::ticks(),
     };
     let mut usage = USAGE.lock();
-    if let Some(count) = usage.counts.get_mut(tool) {
+    if let Some((_, count)) = slot.and_then(|slot| usage.counts.get_mut(slot)) {
         count.calls += 1;
         count.errors += u64::from(!ok);
-    } else if usage.counts.len() < MAX_TOOLS {
-        let count = Count {
-            calls: 1,
-            errors: u64::from(!ok),
-        };
-        usage.counts.insert(tool.to_string(), count);
     }
     if usage.recent.len() == RECENT_CALLS {
         usage.recent.pop_front();
@@ -98,14 +122,17 @@ pub fn generation() -> u64 {
     RECORDED.load(Ordering::Relaxed)
 }
 
-/// Every tool's count, by name.
+/// The count of every tool that was called, by name.
 pub fn counts() -> Vec<(String, Count)> {
-    USAGE
+    let mut counts: Vec<(String, Count)> = USAGE
         .lock()
         .counts
         .iter()
-        .map(|(name, count)| (name.clone(), *count))
-        .collect()
+        .filter(|(_, count)| count.calls > 0)
+        .cloned()
+        .collect();
+    counts.sort_by(|a, b| a.0.cmp(&b.0));
+    counts
 }
 
 /// The `n` most called tools, most calls first (ties by name).
@@ -125,10 +152,10 @@ pub fn recent() -> Vec<Call> {
 pub fn restore(saved: &[(String, Count)]) {
     let mut usage = USAGE.lock();
     for (name, count) in saved {
-        if usage.counts.len() >= MAX_TOOLS && !usage.counts.contains_key(name) {
+        let Some(slot) = usage.slot(name) else {
             break;
-        }
-        let entry = usage.counts.entry(name.clone()).or_default();
+        };
+        let entry = &mut usage.counts[slot].1;
         entry.calls = entry.calls.saturating_add(count.calls);
         entry.errors = entry.errors.saturating_add(count.errors);
     }

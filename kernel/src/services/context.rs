@@ -118,7 +118,7 @@ pub fn assemble(budget_tokens: usize) -> String {
         "recent calls (newest first, uptime):",
         usage::recent().into_iter().take(RECENT).map(|call| {
             let outcome = if call.ok { "ok" } else { "error" };
-            format!("- {} {} {outcome}", seconds(call.uptime_ms), call.tool)
+            format!("- {} {} {outcome}", seconds(call.uptime_ms()), call.tool)
         }),
     );
     out.section(
