@@ -198,8 +198,7 @@ pub(crate) fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
     out.varint(2 + u64::from(structured) + u64::from(era == Era::Modern));
     let is_error = match result {
         ToolResult::Structured(object) => {
-            out.0.extend_from_slice(&NO_CONTENT);
-            out.str("structuredContent");
+            out.0.extend_from_slice(&STRUCTURED);
             out.object(object);
             false
         }
@@ -214,9 +213,7 @@ pub(crate) fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
             true
         }
     };
-    out.str("isError");
-    out.tag(BinTag::Bool);
-    out.0.push(u8::from(is_error));
+    out.0.extend_from_slice(&IS_ERROR[usize::from(is_error)]);
     if era == Era::Modern {
         out.str("resultType");
         out.tag(BinTag::Str);
@@ -274,6 +271,33 @@ const NO_CONTENT: [u8; 10] = [
     0,
 ];
 
+/// `bytes` one after the other (for the constants below).
+const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut out = [0; N];
+    let (mut at, mut part) = (0, 0);
+    while part < parts.len() {
+        let mut i = 0;
+        while i < parts[part].len() {
+            out[at] = parts[part][i];
+            at += 1;
+            i += 1;
+        }
+        part += 1;
+    }
+    assert!(at == N, "the parts fill the array exactly");
+    out
+}
+
+/// `"content":[],"structuredContent":` encoded: how a structured
+/// `CallToolResult` starts, written with one copy.
+const STRUCTURED: [u8; 28] = concat(&[&NO_CONTENT, &[17], b"structuredContent"]);
+
+/// `"isError":false` and `"isError":true`, encoded.
+const IS_ERROR: [[u8; 10]; 2] = [
+    concat(&[&[7], b"isError", &[BinTag::Bool as u8, 0]]),
+    concat(&[&[7], b"isError", &[BinTag::Bool as u8, 1]]),
+];
+
 pub(crate) fn error_message(id: &Id, err: RpcError) -> Message {
     Message::Error {
         id: Some(id.clone()),
@@ -294,6 +318,23 @@ mod tests {
         out.tag(BinTag::Array);
         out.varint(0);
         assert_eq!(out.0, NO_CONTENT);
+    }
+
+    #[test]
+    fn structured_and_is_error_are_what_the_encoder_writes() {
+        let mut out = PostcardOut(Vec::new());
+        out.str("content");
+        out.tag(BinTag::Array);
+        out.varint(0);
+        out.str("structuredContent");
+        assert_eq!(out.0, STRUCTURED);
+        for is_error in [false, true] {
+            let mut out = PostcardOut(Vec::new());
+            out.str("isError");
+            out.tag(BinTag::Bool);
+            out.0.push(u8::from(is_error));
+            assert_eq!(out.0, IS_ERROR[usize::from(is_error)]);
+        }
     }
 
     #[test]
