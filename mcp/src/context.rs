@@ -3,6 +3,8 @@
 //! handlers never see the transport or the server itself.
 
 use crate::logging::LogLevel;
+use crate::toolbox::Toolbox;
+use alloc::sync::Arc;
 use serde_json::Value;
 
 /// The running request, as a handler sees it.
@@ -20,6 +22,11 @@ pub trait Context {
     /// Sends `notifications/message` if this request's log level (2026-07-28
     /// `_meta`) or the session's (`logging/setLevel`) wants `level`.
     fn log(&mut self, level: LogLevel, logger: &str, data: Value);
+    /// The server's tools, for a handler that calls other tools (the
+    /// on-device agent, EL0 programs' `svc`). `None` outside a request.
+    fn toolbox(&self) -> Option<Arc<Toolbox>> {
+        None
+    }
 }
 
 /// A context that sends nothing and is never cancelled: for calling a

@@ -79,6 +79,7 @@ pub mod resources;
 pub mod scan;
 pub mod schema;
 pub mod server;
+pub mod toolbox;
 
 pub use context::{Context, NoContext};
 pub use framing::{Frame, LineFramer, MAX_LINE_BYTES};
@@ -89,6 +90,7 @@ pub use prompts::{Prompt, PromptArgument, PromptMessage, PromptResult, Role};
 pub use registry::{Tool, ToolResult};
 pub use resources::{Contents, Resource, ResourceTemplate};
 pub use server::{NullTransport, Server, ServerInfo, Transport};
+pub use toolbox::Toolbox;
 
 /// What [`object!`] expands to needs, reachable from any crate.
 #[doc(hidden)]

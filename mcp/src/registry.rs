@@ -21,7 +21,11 @@ use crate::object::Object;
 /// The signature of a tool implementation: it receives the call's
 /// `arguments` object (empty when the client sent none; already checked
 /// against `input_schema`) and the running request's [`Context`].
-pub type Handler = Box<dyn FnMut(&Map<String, Value>, &mut dyn Context) -> ToolResult + Send>;
+///
+/// `Fn + Send + Sync` because the server's tools are shared
+/// ([`crate::Toolbox`]): a handler may be called from inside another tool,
+/// and from another core. State a handler keeps lives in statics or atomics.
+pub type Handler = Box<dyn Fn(&Map<String, Value>, &mut dyn Context) -> ToolResult + Send + Sync>;
 
 /// One callable tool.
 pub struct Tool {

@@ -18,6 +18,7 @@
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde_json::{json, Map, Value};
 
@@ -33,12 +34,13 @@ use crate::prompts::Prompt;
 use crate::protocol;
 use crate::registry::Tool;
 use crate::resources::{Resource, ResourceTemplate};
+use crate::toolbox::Toolbox;
 
-mod binary_call;
+pub(crate) mod binary_call;
 mod inflight;
 mod lifecycle;
 mod prompts;
-mod request;
+pub(crate) mod request;
 mod resources;
 mod tools;
 
@@ -83,7 +85,8 @@ pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
 #[derive(Debug)]
 pub struct Server {
     info: ServerInfo,
-    tools: Catalog<tools::Registered>,
+    /// Shared with running handlers ([`crate::Context::toolbox`]).
+    tools: Arc<Toolbox>,
     resources: Catalog<Resource>,
     templates: Catalog<ResourceTemplate>,
     prompts: Catalog<Prompt>,
@@ -186,7 +189,7 @@ impl Server {
     pub fn new(info: ServerInfo) -> Server {
         Server {
             info,
-            tools: Catalog::default(),
+            tools: Arc::default(),
             resources: Catalog::default(),
             templates: Catalog::default(),
             prompts: Catalog::default(),
@@ -203,8 +206,18 @@ impl Server {
     }
 
     /// Registers a tool; one with the same name is replaced in place.
+    /// Tools are registered before serving: panics if a handler still holds
+    /// the toolbox (none runs between requests).
     pub fn add_tool(&mut self, tool: Tool) {
-        self.tools.add(tools::Registered::new(tool));
+        Arc::get_mut(&mut self.tools)
+            .expect("tools are registered while no handler holds the toolbox")
+            .add(tool);
+    }
+
+    /// The registered tools, as handlers see them through
+    /// [`crate::Context::toolbox`].
+    pub fn toolbox(&self) -> Arc<Toolbox> {
+        Arc::clone(&self.tools)
     }
 
     /// Registers a resource; one with the same URI is replaced in place.
@@ -399,7 +412,7 @@ impl Server {
             Method::Ping => Ok(Some(self.reply(id, &meta, None, Map::new()))),
             Method::SetLevel => self.set_log_level(id, params),
             Method::Discover => Ok(Some(self.discover(id))),
-            Method::ToolsList => self.list_page(id, params, &meta, &self.tools),
+            Method::ToolsList => self.list_page(id, params, &meta, self.tools.catalog()),
             Method::ToolsCall => self.call_tool(id, params, &meta, transport),
             Method::ResourcesList => self.list_page(id, params, &meta, &self.resources),
             Method::TemplatesList => self.list_page(id, params, &meta, &self.templates),

@@ -90,7 +90,7 @@ impl Server {
         {
             return None;
         }
-        let tool = self.tools.position(call.name?)?;
+        let tool = self.tools.catalog().position(call.name?)?;
         let running = Running::with_id(numeric_id(&call.id)?);
         // No `_meta`: the handshake era, no progress token, the session's
         // log level (what `read_meta` gives such a request).
@@ -189,7 +189,7 @@ fn numeric_id(id: &Id) -> Option<RequestId> {
 /// (see [`ToolResult::write_call_result`]), member for member, except that a
 /// structured result's text mirror is left out (`content` is empty; see
 /// [`crate::binary::drop_text_mirror`]).
-fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
+pub(crate) fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
     let mut out = PostcardOut(Vec::with_capacity(64));
     out.varint(RESPONSE_TAG);
     out.id(id);
@@ -274,7 +274,7 @@ const NO_CONTENT: [u8; 10] = [
     0,
 ];
 
-fn error_message(id: &Id, err: RpcError) -> Message {
+pub(crate) fn error_message(id: &Id, err: RpcError) -> Message {
     Message::Error {
         id: Some(id.clone()),
         code: err.code,

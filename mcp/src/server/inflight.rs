@@ -4,6 +4,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde_json::Value;
 
@@ -15,6 +16,7 @@ use crate::json_out;
 use crate::jsonrpc::{self, code, Envelope, Incoming, RequestId, RpcError};
 use crate::limits::MAX_PENDING_REQUESTS;
 use crate::logging::LogLevel;
+use crate::toolbox::Toolbox;
 
 /// The request a handler is running for.
 pub(crate) struct Running<'a> {
@@ -229,6 +231,7 @@ fn cancelled_id(env: &Envelope<'_>) -> Option<RequestId> {
 /// The [`Context`] of one running request.
 pub(crate) struct RequestContext<'a, 'r> {
     pub state: &'a mut State,
+    pub toolbox: &'a Arc<Toolbox>,
     pub transport: &'a mut dyn Transport,
     pub running: Running<'r>,
     pub progress_token: Option<&'r str>,
@@ -278,6 +281,10 @@ impl Context for RequestContext<'_, '_> {
             let line = log_line(level, logger, &data);
             self.state.notify(self.transport, &line);
         }
+    }
+
+    fn toolbox(&self) -> Option<Arc<Toolbox>> {
+        Some(Arc::clone(self.toolbox))
     }
 }
 

@@ -599,7 +599,7 @@ fn tools_call_param_errors() {
 fn handlers_keep_state() {
     let mut s = Server::new(INFO);
     result(&mut s, INIT);
-    let mut count = 0u32;
+    let count = core::sync::atomic::AtomicU32::new(0);
     s.add_tool(Tool {
         name: "count",
         title: "Count",
@@ -607,7 +607,7 @@ fn handlers_keep_state() {
         input_schema: json!({"type":"object"}),
         output_schema: None,
         handler: Box::new(move |_, _| {
-            count += 1;
+            let count = count.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1;
             ToolResult::Structured(crate::object! { "count": count })
         }),
     });

@@ -9,46 +9,10 @@ use serde_json::{Map, Value};
 use super::inflight::{RequestContext, Running};
 use super::request::{required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
-use crate::catalog::Keyed;
 use crate::jsonrpc::{self, code, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
-use crate::pagination::{ListKind, Listed};
 use crate::params::Params;
-use crate::registry::{Tool, ToolResult};
-use crate::schema;
-
-/// A tool as the server keeps it, with what its calls need worked out once.
-#[derive(Debug)]
-pub(crate) struct Registered {
-    tool: Tool,
-    /// The input schema accepts every arguments object (it is
-    /// `{"type": "object"}` alone, as for tools without parameters), so
-    /// calls skip the schema check: a tenth of a trivial postcard call.
-    any_arguments: bool,
-}
-
-impl Registered {
-    pub(crate) fn new(tool: Tool) -> Self {
-        let any_arguments = schema::accepts_any_object(&tool.input_schema);
-        Registered {
-            tool,
-            any_arguments,
-        }
-    }
-}
-
-impl Keyed for Registered {
-    fn key(&self) -> &str {
-        self.tool.name
-    }
-}
-
-impl Listed for Registered {
-    const KIND: ListKind = ListKind::Tools;
-    fn list_entry(&self) -> Value {
-        self.tool.list_entry()
-    }
-}
+use crate::registry::ToolResult;
 
 impl Server {
     pub(super) fn call_tool(
@@ -84,6 +48,7 @@ impl Server {
     /// Where tool `name` is in the registry; -32602 for a tool we lack.
     pub(super) fn tool_named(&self, name: &str) -> Result<usize, RpcError> {
         self.tools
+            .catalog()
             .position(name.as_bytes())
             .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}")))
     }
@@ -104,38 +69,24 @@ impl Server {
         transport: &mut dyn Transport,
         write: impl FnOnce(&ToolResult) -> T,
     ) -> Result<Option<T>, RpcError> {
-        let Registered {
-            tool,
-            any_arguments,
-        } = &mut self.tools.items_mut()[tool];
         let arguments = read_arguments(arguments)?;
-        let checked = if *any_arguments {
-            Ok(())
-        } else {
-            schema::validate_arguments(&tool.input_schema, &arguments)
+        let session_level = self.state.log_level;
+        let mut ctx = RequestContext {
+            state: &mut self.state,
+            toolbox: &self.tools,
+            transport,
+            running,
+            progress_token: meta.progress_token,
+            last_progress: None,
+            log_level: match meta.era {
+                Era::Modern => meta.log_level,
+                Era::Legacy => Some(session_level),
+            },
         };
-        let result = match checked {
-            Err(why) => ToolResult::Error(format!("Invalid arguments: {why}")),
-            Ok(()) => {
-                let session_level = self.state.log_level;
-                let mut ctx = RequestContext {
-                    state: &mut self.state,
-                    transport,
-                    running,
-                    progress_token: meta.progress_token,
-                    last_progress: None,
-                    log_level: match meta.era {
-                        Era::Modern => meta.log_level,
-                        Era::Legacy => Some(session_level),
-                    },
-                };
-                let result = (tool.handler)(&arguments, &mut ctx);
-                if ctx.running.cancelled {
-                    return Ok(None);
-                }
-                result
-            }
-        };
+        let result = self.tools.run(tool, &arguments, &mut ctx);
+        if ctx.running.cancelled {
+            return Ok(None);
+        }
         Ok(Some(write(&result)))
     }
 }
