@@ -244,7 +244,9 @@ fn plain(tokenizer: &Tokenizer, text: &str) -> Vec<TokenId> {
     ids
 }
 
-fn prefix_text(tools: &[ToolSpec]) -> String {
+/// The fixed part's text for `tools` (what [`Agent::prefix_text`] is for
+/// an agent of these tools).
+pub fn prefix_text(tools: &[ToolSpec]) -> String {
     let mut out = format!("<|im_start|>system\n{SYSTEM}\nTools:\n");
     for t in tools {
         out.push_str(&format!(

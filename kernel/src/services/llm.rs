@@ -40,20 +40,23 @@ const MAX_TOP_LOGITS: u64 = 20;
 /// run on cores 1–3 through the shim's pthread_create).
 const N_THREADS: usize = 1;
 
-struct Loaded {
+pub(super) struct Loaded {
     path: String,
     name: String,
     architecture: String,
     quantization: &'static str,
-    model: Model<'static>,
+    pub(super) model: Model<'static>,
     /// The file's chat template, when it is ChatML (`llm_chat` needs it).
     chat: Option<ChatTemplate>,
     arena_bytes: usize,
     /// Generic-timer ticks from the start of the read to a usable model.
     load_ticks: u64,
+    /// `agent_ask`'s prompt prefix and its evaluated KV cache, kept with
+    /// the model they were made for.
+    pub(super) agent: Mutex<Option<super::agent::Kept>>,
 }
 
-static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
+pub(super) static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 /// Highest heap use seen by these tools (after a load, during generation).
 static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
 
@@ -172,6 +175,7 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
                 chat,
                 arena_bytes,
                 load_ticks: generic_timer::ticks() - started,
+                agent: Mutex::new(None),
             });
             note_heap();
             Ok(())

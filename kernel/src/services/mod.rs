@@ -11,8 +11,11 @@
 //!   `fs_mkdir`, `bench_sd_read` and the template `file:///{path}`
 //! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate`,
 //!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
+//! - [`agent`]: `agent_ask` (the on-device agent: the model chooses and
+//!   calls a tool)
 //! - [`prompts`]: `board_report`, `explain_fault`
 
+pub mod agent;
 pub mod bench;
 pub mod fs;
 pub mod gpio;
@@ -45,7 +48,8 @@ pub fn registry(test_tools: bool) -> Server {
         .chain(gpio::all())
         .chain(system::all(test_tools))
         .chain(fs::all())
-        .chain(llm::all(test_tools));
+        .chain(llm::all(test_tools))
+        .chain(agent::all());
     for tool in tools {
         server.add_tool(tool);
     }
