@@ -11,8 +11,8 @@
 //!   `fs_mkdir`, `bench_sd_read` and the template `file:///{path}`
 //! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate`,
 //!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
-//! - [`agent`]: `agent_ask` (the on-device agent: the model chooses and
-//!   calls a tool)
+//! - [`agent`]: `agent_ask`, the on-device agent: the model chooses and
+//!   calls a tool
 //! - [`prompts`]: `board_report`, `explain_fault`
 
 pub mod agent;
