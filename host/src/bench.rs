@@ -23,6 +23,13 @@ pub const LLM_PROMPT: &str = "The Raspberry Pi is a small computer that";
 pub const LLM_TOKENS: u64 = 8;
 /// The agent's request for its figures (docs/performance.md).
 pub const AGENT_REQUEST: &str = "what is the board temperature?";
+/// Notes of [`CONTEXT_NOTE_BYTES`] kept before `kingly://context` is
+/// measured, so that the text fills its token budget.
+pub const CONTEXT_NOTES: usize = 16;
+pub const CONTEXT_NOTE_BYTES: usize = 200;
+/// The seed's claim for assembling the context: 50 ms, i.e. 50 M
+/// instructions at one a nanosecond.
+const CONTEXT_GOAL: f64 = 50e6;
 /// How long one LLM measurement may take (QEMU's wall clock).
 const LLM_RESPONSE_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -110,6 +117,16 @@ pub fn measure(kernel8: &Path, image: &Path) -> Result<Report> {
             goal,
         });
     }
+    for i in 0..CONTEXT_NOTES {
+        let note = format!("{i:02} {}", "n".repeat(CONTEXT_NOTE_BYTES - 3));
+        structured(qemu.call_tool("memory_add", json!({ "text": note }))?)?;
+    }
+    figures.push(context_figure(
+        &mut qemu,
+        50,
+        "context_instructions",
+        "kingly://context, 256-token budget full, 4 bytes a token",
+    )?);
     let raw = structured(qemu.call_tool("bench_sd_read", json!({"bytes": SD_READ_BYTES}))?)?;
     figures.push(Figure {
         name: "sd_raw_read_instructions_per_byte",
@@ -127,6 +144,23 @@ pub fn measure(kernel8: &Path, image: &Path) -> Result<Report> {
     }
     qemu.shutdown()?;
     Ok(report)
+}
+
+/// `bench_context`: instructions to assemble `kingly://context` once.
+fn context_figure(
+    qemu: &mut QemuMcp,
+    iterations: u64,
+    name: &'static str,
+    what: &'static str,
+) -> Result<Figure> {
+    let result = structured(qemu.call_tool("bench_context", json!({ "iterations": iterations }))?)?;
+    Ok(Figure {
+        name,
+        what,
+        value: number(&result, "ns_per_iteration")?,
+        unit: "instructions",
+        goal: Some(CONTEXT_GOAL),
+    })
 }
 
 /// Reading the model file, loading it, and generating on one core and four.
@@ -154,6 +188,12 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
         unit: "instructions/byte",
         goal: None,
     });
+    figures.push(context_figure(
+        qemu,
+        5,
+        "context_model_tokens_instructions",
+        "kingly://context, counted in the loaded model's tokens",
+    )?);
     let mut per_token = Vec::new();
     for (threads, prompt_figure, generate_figure, goal) in [
         (

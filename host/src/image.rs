@@ -21,7 +21,11 @@ pub const FAT32_LBA: u8 = 0x0c;
 /// Smallest image: comfortably above FAT32's minimum cluster count with
 /// 512-byte clusters. QEMU wants a power-of-two size for SD cards.
 pub const MIN_IMAGE_BYTES: u64 = 64 << 20;
-pub const VOLUME_LABEL: &str = "KINGLY";
+/// The FAT volume label. It has a space so that it can never be the 8.3
+/// name of a file: the label is an entry of the root directory, and
+/// `embedded-sdmmc` matches it by name like a file (a label `KINGLY` would
+/// hide the kernel's `/KINGLY` directory).
+pub const VOLUME_LABEL: &str = "KINGLY OS";
 pub const DEFAULT_CMDLINE: &str = "console=uart0 baud=115200";
 /// What the Pi firmware reads before loading the kernel (see its comments).
 pub const CONFIG_TXT: &str = include_str!("../boot/config.txt");

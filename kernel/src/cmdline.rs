@@ -25,6 +25,13 @@ pub struct Options {
     pub heartbeat_ms: u64,
     /// Registers test-only tools such as `debug_hang` (`test_tools=1`).
     pub test_tools: bool,
+    /// The longest a changed persistent state waits before it is saved to
+    /// the card (`state_save_ms=`, at least 100; see `state`).
+    pub state_save_ms: u64,
+    /// Tests only: the N-th state save of this boot writes half its record
+    /// and stops there, so a test can kill the machine mid-write
+    /// (`state_stall=N`, N from 1; only with `test_tools=1`).
+    pub state_stall: Option<u32>,
 }
 
 impl Options {
@@ -36,6 +43,8 @@ impl Options {
             log_uart: log_uart::Choice::None,
             heartbeat_ms: DEFAULT_HEARTBEAT_MS,
             test_tools: false,
+            state_save_ms: crate::state::DEFAULT_SAVE_MS,
+            state_stall: None,
         };
         for word in cmdline.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else {
@@ -69,6 +78,12 @@ impl Options {
                     }
                 }
                 "test_tools" => opts.test_tools = value == "1",
+                "state_save_ms" => {
+                    if let Ok(ms) = value.parse::<u64>() {
+                        opts.state_save_ms = ms.max(100);
+                    }
+                }
+                "state_stall" => opts.state_stall = value.parse::<u32>().ok().filter(|&n| n > 0),
                 _ => {}
             }
         }

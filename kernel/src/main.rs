@@ -18,7 +18,9 @@
 //! into an MCP `notifications/message` at level `emergency` ([`report`]) and
 //! a controlled halt; [`services`] registers the OS's MCP tools, resources
 //! and prompts; [`klog`] is the kernel log they expose; [`storage`] is the
-//! SD card and its FAT32 volume behind the `fs_*` tools.
+//! SD card and its FAT32 volume behind the `fs_*` tools; [`usage`] counts
+//! tool calls and [`notes`] keeps the agent's notes, which [`state`] saves
+//! on the card.
 #![no_std]
 #![no_main]
 
@@ -37,6 +39,7 @@ mod log_uart;
 mod memtest;
 mod metrics;
 mod mmu;
+mod notes;
 mod panic;
 mod pins;
 mod probe;
@@ -45,9 +48,11 @@ mod rng;
 mod server;
 mod services;
 mod smp;
+mod state;
 mod storage;
 mod timer;
 mod transport;
+mod usage;
 mod watchdog;
 
 core::arch::global_asm!(include_str!("arch/boot.s"));
@@ -81,6 +86,8 @@ pub extern "C" fn kernel_main() -> ! {
     log_boot(facts);
     log_devices(&cmdline, mirror, system_timer_irq, rng);
     storage::init();
+    // Usage counts and agent notes from the card, before the first call.
+    state::load(&cmdline);
 
     if let Some(selftest) = cmdline.selftest {
         cpu::run_selftest(selftest);

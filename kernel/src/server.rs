@@ -4,7 +4,7 @@
 
 use crate::services::resources::{changed_template_uris, LOG_URI, METRICS_URI};
 use crate::transport::UartTransport;
-use crate::{klog, metrics, storage, watchdog};
+use crate::{klog, metrics, state, storage, watchdog};
 use mcp::Server;
 use rpi4::generic_timer;
 use serde_json::json;
@@ -25,7 +25,13 @@ pub fn run(mut server: Server) -> ! {
     let mut metrics_changed = false;
     crate::timer::record_ready();
     loop {
-        let due = metrics_changed.then(|| metrics_notified_at + interval);
+        let metrics_due = metrics_changed.then(|| metrics_notified_at + interval);
+        // A changed persistent state is saved at its own deadline, not only
+        // when a request arrives.
+        let due = match (metrics_due, state::next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if let Some(frame) = transport.wait_until(due) {
             server.handle_frame(frame, &mut transport);
         }
@@ -33,7 +39,9 @@ pub fn run(mut server: Server) -> ! {
         while server.serve_queued(&mut transport) {
             metrics_changed |= metrics::publish(server.metrics());
         }
-        // A `sys_reboot` answered above takes effect from now on.
+        // Usage counts and notes to the card when due, and before a
+        // `sys_reboot` answered above takes effect (from now on).
+        state::save_if_due(watchdog::reboot_requested());
         watchdog::commit_reboot();
 
         let new = klog::after(forwarded);

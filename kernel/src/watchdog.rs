@@ -66,6 +66,12 @@ pub fn request_reboot(delay_ms: u64) {
     REQUESTED_DELAY_MS.store(delay_ms, Ordering::Relaxed);
 }
 
+/// Whether `sys_reboot` asked for a reset that [`commit_reboot`] has not
+/// scheduled yet (the MCP loop saves the persistent state first).
+pub fn reboot_requested() -> bool {
+    REQUESTED_DELAY_MS.load(Ordering::Relaxed) != u64::MAX
+}
+
 /// Called by the MCP loop after it has written its responses.
 pub fn commit_reboot() {
     let delay = REQUESTED_DELAY_MS.swap(u64::MAX, Ordering::Relaxed);

@@ -10,7 +10,6 @@
 //!    alphabet the vocabulary is written in) and merged pair by pair, lowest
 //!    merge rank first, leftmost first on ties.
 
-use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -50,12 +49,22 @@ impl fmt::Display for Error {
 }
 
 #[derive(Debug)]
+///
+/// The vocabulary is kept in a few large allocations, not one per token:
+/// the kernel's list allocator walks its free list on every free, and
+/// dropping ~100,000 small blocks (a model being unloaded) took longer than
+/// the watchdog allows.
 pub struct Tokenizer {
-    /// Each token's text in GPT-2's byte alphabet (specials as written).
-    tokens: Vec<String>,
-    ids: BTreeMap<String, TokenId>,
-    /// (left, right) -> (rank, merged token)
-    merges: BTreeMap<(TokenId, TokenId), (u32, TokenId)>,
+    /// Every token's text in GPT-2's byte alphabet (specials as written),
+    /// one after the other; token `id` ends at `ends[id]`.
+    texts: String,
+    ends: Vec<u32>,
+    /// Token ids sorted by text, one per distinct text (the lowest id, as
+    /// llama.cpp's map keeps the first): looked up by binary search.
+    by_text: Vec<TokenId>,
+    /// ((left, right), (rank, merged token)), sorted by pair, one per pair
+    /// (the best rank).
+    merges: Vec<((TokenId, TokenId), (u32, TokenId))>,
     /// Special tokens, longest first, so a longer one wins at a position.
     specials: Vec<(String, TokenId)>,
     is_special: Vec<bool>,
@@ -90,10 +99,7 @@ impl Tokenizer {
                 .map(|v| v.as_str().ok_or(Error::Missing(key)))
                 .collect()
         };
-        let tokens: Vec<String> = strings("tokenizer.ggml.tokens")?
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let tokens = strings("tokenizer.ggml.tokens")?;
         let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
             None => alloc::vec![1; tokens.len()],
             Some(items) => items
@@ -111,27 +117,40 @@ impl Tokenizer {
             return Err(Error::Inconsistent);
         }
 
-        let mut ids = BTreeMap::new();
-        for (id, text) in tokens.iter().enumerate() {
-            // A repeated text keeps its first id, as llama.cpp's map does.
-            ids.entry(text.clone()).or_insert(id as TokenId);
+        let mut texts = String::with_capacity(tokens.iter().map(|t| t.len()).sum());
+        let mut ends = Vec::with_capacity(tokens.len());
+        for text in &tokens {
+            texts.push_str(text);
+            ends.push(u32::try_from(texts.len()).map_err(|_| Error::Inconsistent)?);
         }
+        let mut by_text: Vec<TokenId> = (0..tokens.len() as TokenId).collect();
+        // Stable: among equal texts the lowest id comes first and is kept.
+        by_text.sort_by(|&a, &b| tokens[a as usize].cmp(tokens[b as usize]));
+        by_text.dedup_by(|b, a| tokens[*a as usize] == tokens[*b as usize]);
+        let id_of = |text: &str| {
+            by_text
+                .binary_search_by(|&id| tokens[id as usize].cmp(text))
+                .ok()
+                .map(|at| by_text[at])
+        };
 
-        let mut merges = BTreeMap::new();
+        let mut merges = Vec::new();
+        let mut joined = String::new();
         for (rank, merge) in strings("tokenizer.ggml.merges")?.into_iter().enumerate() {
             // "left right"; both halves are non-empty tokens.
             let Some((left, right)) = merge.split_once(' ') else {
                 continue;
             };
-            let mut joined = String::with_capacity(merge.len() - 1);
+            joined.clear();
             joined.push_str(left);
             joined.push_str(right);
-            if let (Some(&l), Some(&r), Some(&m)) =
-                (ids.get(left), ids.get(right), ids.get(&joined))
-            {
-                merges.entry((l, r)).or_insert((rank as u32, m));
+            if let (Some(l), Some(r), Some(m)) = (id_of(left), id_of(right), id_of(&joined)) {
+                merges.push(((l, r), (rank as u32, m)));
             }
         }
+        // Stable: a pair listed twice keeps its first (best) rank.
+        merges.sort_by_key(|&(pair, _)| pair);
+        merges.dedup_by_key(|&mut (pair, _)| pair);
 
         let is_special: Vec<bool> = types
             .iter()
@@ -141,28 +160,27 @@ impl Tokenizer {
             .iter()
             .enumerate()
             .filter(|(id, text)| is_special[*id] && !text.is_empty())
-            .map(|(id, text)| (text.clone(), id as TokenId))
+            .map(|(id, text)| (String::from(*text), id as TokenId))
             .collect();
         specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
 
         let mut byte_tokens = [None; 256];
         for (byte, slot) in byte_tokens.iter_mut().enumerate() {
             let mut buf = [0; 4];
-            *slot = ids
-                .get(byte_char(byte as u8).encode_utf8(&mut buf) as &str)
-                .copied();
+            *slot = id_of(byte_char(byte as u8).encode_utf8(&mut buf));
         }
 
-        let id_of = |key| g.get(key).and_then(Value::as_u64).map(|v| v as TokenId);
+        let meta_id = |key| g.get(key).and_then(Value::as_u64).map(|v| v as TokenId);
         Ok(Tokenizer {
-            bos: id_of("tokenizer.ggml.bos_token_id"),
-            eos: id_of("tokenizer.ggml.eos_token_id"),
+            bos: meta_id("tokenizer.ggml.bos_token_id"),
+            eos: meta_id("tokenizer.ggml.eos_token_id"),
             add_bos: g
                 .get("tokenizer.ggml.add_bos_token")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            tokens,
-            ids,
+            texts,
+            ends,
+            by_text,
             merges,
             specials,
             is_special,
@@ -172,11 +190,32 @@ impl Tokenizer {
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.tokens.len()
+        self.ends.len()
+    }
+
+    /// Token `id`'s text in GPT-2's byte alphabet (specials as written).
+    fn text(&self, id: TokenId) -> Option<&str> {
+        let end = *self.ends.get(id as usize)? as usize;
+        let start = match id {
+            0 => 0,
+            _ => self.ends[id as usize - 1] as usize,
+        };
+        self.texts.get(start..end)
     }
 
     pub fn token_id(&self, text: &str) -> Option<TokenId> {
-        self.ids.get(text).copied()
+        self.by_text
+            .binary_search_by(|&id| self.text(id).unwrap_or_default().cmp(text))
+            .ok()
+            .map(|at| self.by_text[at])
+    }
+
+    /// The merge of the pair (left, right): (its rank, the merged token).
+    fn merge(&self, pair: (TokenId, TokenId)) -> Option<(u32, TokenId)> {
+        self.merges
+            .binary_search_by_key(&pair, |&(p, _)| p)
+            .ok()
+            .map(|at| self.merges[at].1)
     }
 
     pub fn is_special(&self, id: TokenId) -> bool {
@@ -240,9 +279,8 @@ impl Tokenizer {
                 .windows(2)
                 .enumerate()
                 .filter_map(|(at, pair)| {
-                    self.merges
-                        .get(&(pair[0], pair[1]))
-                        .map(|&(rank, id)| (rank, at, id))
+                    self.merge((pair[0], pair[1]))
+                        .map(|(rank, id)| (rank, at, id))
                 })
                 .min();
             let Some((_, at, id)) = best else { break };
@@ -254,7 +292,7 @@ impl Tokenizer {
 
     /// The bytes a token stands for (specials as their text).
     pub fn piece_bytes(&self, id: TokenId) -> Vec<u8> {
-        let Some(text) = self.tokens.get(id as usize) else {
+        let Some(text) = self.text(id) else {
             return Vec::new();
         };
         if self.is_special(id) {

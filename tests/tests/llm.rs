@@ -294,3 +294,74 @@ fn instructions_per_token_under_icount() {
         start.elapsed().as_secs_f64()
     );
 }
+
+/// One model at a time, and nothing leaked: a model can be replaced (a
+/// failed replacement keeps the loaded one), unloaded (its arena comes back
+/// to the heap) and loaded again, answering the same each time.
+#[test]
+fn models_can_be_replaced_and_unloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = kingly::workspace::model_path();
+    let mut spec = kingly::image::ImageSpec::new(&kingly_tests::artifacts().0);
+    spec.host_files
+        .push(kingly::image::model_entry(&model).expect("model entry"));
+    // The same model again under another name, and a file that is no model.
+    spec.host_files
+        .push(("models/COPY.BIN".into(), model.clone()));
+    spec.extra_files.push((
+        "models/BAD.BIN".into(),
+        b"GGUF\x03\0\0\0 and then nothing".to_vec(),
+    ));
+    let img = dir.path().join("sd.img");
+    kingly::image::build_image(&img, &spec).expect("build the image");
+    let mut board = boot_image_with(&img, &[]);
+    board.set_response_timeout(Duration::from_secs(600));
+    board.set_session_limit(Duration::from_secs(1200));
+    let first = model_on_card(&mut board);
+
+    let nothing = structured(&mut board, "llm_unload", json!({}));
+    assert_eq!(nothing["unloaded"], serde_json::Value::Null, "{nothing}");
+    let free_without_model = nothing["free"].as_u64().unwrap();
+
+    let greedy = json!({"prompt": "The capital of France is", "max_tokens": 3});
+    structured(&mut board, "llm_load", json!({"path": first}));
+    let answer = structured(&mut board, "llm_generate", greedy.clone());
+
+    let bad = board
+        .call_tool("llm_load", json!({"path": "/MODELS/BAD.BIN"}))
+        .unwrap();
+    assert_eq!(bad["isError"], true, "{bad}");
+    let info = structured(&mut board, "llm_info", json!({}));
+    assert_eq!(
+        info["path"],
+        first.as_str(),
+        "a failed load keeps the model: {info}"
+    );
+
+    structured(&mut board, "llm_load", json!({"path": "/MODELS/COPY.BIN"}));
+    let info = structured(&mut board, "llm_info", json!({}));
+    assert_eq!(info["path"], "/MODELS/COPY.BIN", "{info}");
+    let again = structured(&mut board, "llm_generate", greedy.clone());
+    assert_eq!(again["ids"], answer["ids"], "{again} against {answer}");
+
+    let unloaded = structured(&mut board, "llm_unload", json!({}));
+    assert_eq!(unloaded["unloaded"], "/MODELS/COPY.BIN", "{unloaded}");
+    // Everything the two loads and generations took is back, but for
+    // allocator slack (the arena alone is ~100 MB).
+    let free = unloaded["free"].as_u64().unwrap();
+    assert!(
+        free + (1 << 20) >= free_without_model,
+        "{free} bytes free after unloading, {free_without_model} before loading"
+    );
+    for (tool, args) in [("llm_info", json!({})), ("llm_generate", greedy)] {
+        let r = board.call_tool(tool, args).unwrap();
+        assert_eq!(r["isError"], true, "{tool} with no model: {r}");
+        assert!(
+            r["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("no model loaded"),
+            "{r}"
+        );
+    }
+}

@@ -34,7 +34,7 @@ fn image_has_one_bootable_fat32_lba_partition_at_1_mib() {
     // The FAT32 boot sector of the partition.
     let boot = &raw[1 << 20..(1 << 20) + 512];
     assert_eq!(&boot[82..90], b"FAT32   ");
-    assert_eq!(&boot[71..82], b"KINGLY     ");
+    assert_eq!(&boot[71..82], b"KINGLY OS  ");
 }
 
 #[test]

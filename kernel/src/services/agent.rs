@@ -21,7 +21,9 @@
 //!   inside it would wait on the model it holds),
 //! - what changes the board beyond a pin: `sys_reboot`, `fs_write`,
 //!   `fs_delete`, `fs_mkdir`,
-//! - what only measures or tests: `mem_test`, `bench_*`, `debug_*`, `echo`.
+//! - what only measures or tests: `mem_test`, `bench_*`, `debug_*`, `echo`,
+//! - the client's notes, `memory_*` (kept for `kingly://context`: an agent
+//!   guessing at them would write or clear what the client keeps).
 //!
 //! The agent does not load a model itself: without one it says so (loading
 //! ~100 MB is the client's decision, with `llm_load`).
@@ -69,7 +71,7 @@ const EXCLUDED: &[&str] = &[
     "mem_test",
     "echo",
 ];
-const EXCLUDED_PREFIXES: &[&str] = &["llm_", "bench", "debug_"];
+const EXCLUDED_PREFIXES: &[&str] = &["llm_", "bench", "debug_", "memory_"];
 
 /// The agent of the loaded model: its prompt, and the KV cache of the
 /// prompt's fixed part once evaluated.
@@ -294,7 +296,7 @@ fn with_agent<T>(
 /// the request, the tool's name and its arguments.
 fn choose(request: &str, tools: Vec<ToolSpec>, steps: &mut Steps<'_>) -> Result<Chosen, String> {
     with_agent(|loaded, kept| {
-        let model = &loaded.model;
+        let model = loaded.model();
         if kept
             .as_ref()
             .is_none_or(|k| k.agent.prefix_text() != agent::prefix_text(&tools))
@@ -372,7 +374,7 @@ fn answer(pending: &[u32], result: &str, steps: &mut Steps<'_>) -> Result<String
             .ok_or("the model was replaced during the call")?;
         let (agent, cache) = (&k.agent, k.cache.take());
         let prefix_len = agent.prefix_ids().len();
-        let model = &loaded.model;
+        let model = loaded.model();
         let t = &model.tokenizer;
         let mut session =
             Session::resume(model, cache.ok_or("no cache")?).map_err(|e| e.to_string())?;

@@ -1,20 +1,23 @@
 //! The LLM engine (the `llm` crate: ggml under the kernel's C shim,
 //! `crate::llm_shim`) as MCP tools: `llm_load`, `llm_info`, `llm_tokenize`,
-//! `llm_generate` and `llm_chat` (in [`generation`]), and with
+//! `llm_generate` and `llm_chat` (in [`generation`]), `llm_unload`, and with
 //! `test_tools=1` `llm_selftest` (one ggml matrix product checked against
 //! Rust, on 1–4 threads).
 //!
 //! The model file is read from the SD card into one 64-byte-aligned
 //! allocation (`llm::arena`) and used in place: ggml's weight tensors point
-//! into it. The kernel keeps one model for its lifetime, so the arena is
-//! leaked into a `'static` borrow once the model parses.
+//! into it. One model is loaded at a time: [`Weights`] owns the arena and
+//! the model that borrows it, and frees both together when the model is
+//! unloaded or replaced.
 
-use crate::{heap, storage};
+use crate::{heap, klog, storage};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use llm::arena::{Arena, ALIGN};
 use llm::chat::ChatTemplate;
@@ -40,12 +43,39 @@ const MAX_TOP_LOGITS: u64 = 20;
 /// run on cores 1–3 through the shim's pthread_create).
 const N_THREADS: usize = 1;
 
+/// A model and the arena its weights live in, freed together.
+struct Weights {
+    /// Borrows `*arena`. The `'static` is this type's promise, kept by
+    /// handing out only borrows no longer than its own
+    /// ([`Loaded::model`]) and by dropping the model before the arena.
+    model: ManuallyDrop<Model<'static>>,
+    /// From `Box::into_raw`; owned here, freed in `drop`.
+    arena: NonNull<Arena>,
+}
+
+// SAFETY: `Weights` owns the arena outright (no other pointer to it
+// exists), so moving it to another core moves that ownership; the model's
+// borrows go with it.
+unsafe impl Send for Weights {}
+
+impl Drop for Weights {
+    fn drop(&mut self) {
+        // SAFETY: the model is dropped exactly once, here, and before the
+        // arena it borrows; nothing else borrows the arena (borrows of the
+        // model end with `Loaded::model`'s), so the box is reclaimed once.
+        unsafe {
+            ManuallyDrop::drop(&mut self.model);
+            drop(Box::from_raw(self.arena.as_ptr()));
+        }
+    }
+}
+
 pub(super) struct Loaded {
     path: String,
     name: String,
     architecture: String,
     quantization: &'static str,
-    pub(super) model: Model<'static>,
+    weights: Weights,
     /// The file's chat template, when it is ChatML (`llm_chat` needs it).
     chat: Option<ChatTemplate>,
     arena_bytes: usize,
@@ -54,6 +84,14 @@ pub(super) struct Loaded {
     /// `agent_ask`'s prompt prefix and its evaluated KV cache, kept with
     /// the model they were made for.
     pub(super) agent: Mutex<Option<super::agent::Kept>>,
+}
+
+impl Loaded {
+    /// The model, for no longer than this borrow: nothing taken from it may
+    /// outlive the weights.
+    pub(super) fn model(&self) -> &Model<'_> {
+        &self.weights.model
+    }
 }
 
 pub(super) static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
@@ -71,6 +109,7 @@ pub fn all(test_tools: bool) -> Vec<Tool> {
         llm_tokenize(),
         generation::llm_generate(),
         generation::llm_chat(),
+        llm_unload(),
     ];
     if test_tools {
         tools.push(llm_selftest());
@@ -88,8 +127,9 @@ fn llm_load() -> Tool {
         title: "Load a language model",
         description: "Reads a GGUF model (llama architecture, e.g. SmolLM2) from the SD card into memory and \
                       prepares it for llm_generate and llm_chat. Refused before reading if it would not fit. \
-                      The kernel keeps one model until reboot; loading the same path again is a no-op. Sends \
-                      progress while reading when the request has a progressToken.",
+                      One model is loaded at a time: loading the same path again is a no-op, another path \
+                      replaces the model (which stays loaded if the new one fails, unless its memory was \
+                      needed). Sends progress while reading when the request has a progressToken.",
         input_schema: json!({
             "type": "object",
             "properties": {"path": {"type": "string", "minLength": 1,
@@ -109,16 +149,19 @@ fn llm_load() -> Tool {
 }
 
 fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
-    if let Some(loaded) = LOADED.lock().as_ref() {
-        return if loaded.path.eq_ignore_ascii_case(path) {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} is loaded; the kernel keeps one model until reboot",
-                loaded.path
-            ))
-        };
+    // The same path again is a no-op; another path replaces the model, which
+    // stays loaded (and in use if this load fails) unless its memory is
+    // needed for the new one.
+    let current = LOADED
+        .lock()
+        .as_ref()
+        .map(|l| (l.path.clone(), l.arena_bytes));
+    if let Some((loaded, _)) = &current {
+        if loaded.eq_ignore_ascii_case(path) {
+            return Ok(());
+        }
     }
+    let reclaimable = current.map_or(0, |(_, bytes)| bytes + ALIGN);
     let started = generic_timer::ticks();
     let mut arena: Option<Box<Arena>> = None;
     let slot = &mut arena;
@@ -127,11 +170,17 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
         path,
         move |size| {
             let size = size as usize;
+            let need = size + ALIGN + HEADROOM;
             let free = heap::usage().1;
-            if size + ALIGN + HEADROOM > free {
+            if need > free + reclaimable {
                 return Err(storage::FsError(format!(
-                    "{path}: {size} bytes do not fit ({free} bytes of heap free, {HEADROOM} kept for generation)"
+                    "{path}: {size} bytes do not fit ({} bytes of heap free with no model loaded, {HEADROOM} kept for generation)",
+                    free + reclaimable
                 )));
+            }
+            if need > free {
+                klog!(Info, "llm: unloading the current model to make room for {path}");
+                unload();
             }
             total.set(size);
             Ok(slot.insert(Box::new(Arena::new(size))).bytes_mut())
@@ -148,44 +197,101 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
     .map_err(|e| e.0)?;
     let arena = arena.ok_or("no model was read")?;
     let arena_bytes = arena.len();
-    let raw = Box::into_raw(arena);
-    // SAFETY: `raw` is the arena just leaked; nothing else refers to it.
-    let bytes: &'static [u8] = unsafe { (*raw).bytes() };
-    let parsed = Gguf::parse(bytes).map_err(|e| e.to_string()).and_then(|g| {
-        let meta = |key: &str| {
-            g.get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
-        let (name, architecture) = (meta("general.name"), meta("general.architecture"));
-        let quantization = dominant_type(&g);
-        let chat = ChatTemplate::from_gguf(&g);
-        let model = Model::load(bytes).map_err(|e| e.to_string())?;
-        Ok((name, architecture, quantization, model, chat))
+    let (weights, meta) = Weights::parse(arena).map_err(|e| format!("{path}: {e}"))?;
+    let replaced = LOADED.lock().replace(Loaded {
+        path: path.into(),
+        name: meta.name,
+        architecture: meta.architecture,
+        quantization: meta.quantization,
+        weights,
+        chat: meta.chat,
+        arena_bytes,
+        load_ticks: generic_timer::ticks() - started,
+        agent: Mutex::new(None),
     });
-    match parsed {
-        Ok((name, architecture, quantization, model, chat)) => {
-            *LOADED.lock() = Some(Loaded {
-                path: path.into(),
-                name,
-                architecture,
-                quantization,
-                model,
-                chat,
-                arena_bytes,
-                load_ticks: generic_timer::ticks() - started,
-                agent: Mutex::new(None),
-            });
-            note_heap();
-            Ok(())
+    if let Some(old) = replaced {
+        klog!(Info, "llm: {} replaced {}", path, old.path);
+    }
+    note_heap();
+    Ok(())
+}
+
+/// What `llm_info` reports besides the model itself.
+struct Meta {
+    name: String,
+    architecture: String,
+    quantization: &'static str,
+    chat: Option<ChatTemplate>,
+}
+
+impl Weights {
+    /// The model in `arena` (a GGUF file's bytes), with its metadata. On an
+    /// error the arena is freed.
+    fn parse(arena: Box<Arena>) -> Result<(Weights, Meta), String> {
+        let arena = NonNull::from(Box::leak(arena));
+        // SAFETY: the arena stays allocated and unwritten until
+        // `Weights::drop` or the error path below frees it.
+        let bytes: &'static [u8] = unsafe { arena.as_ref() }.bytes();
+        let parsed = Gguf::parse(bytes).map_err(|e| e.to_string()).and_then(|g| {
+            let meta = |key: &str| {
+                g.get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let meta = Meta {
+                name: meta("general.name"),
+                architecture: meta("general.architecture"),
+                quantization: dominant_type(&g),
+                chat: ChatTemplate::from_gguf(&g),
+            };
+            let model = Model::load(bytes).map_err(|e| e.to_string())?;
+            Ok((model, meta))
+        });
+        match parsed {
+            Ok((model, meta)) => Ok((
+                Weights {
+                    model: ManuallyDrop::new(model),
+                    arena,
+                },
+                meta,
+            )),
+            Err(e) => {
+                // SAFETY: the parse failed, so no borrow of the arena
+                // survives (the error owns its text); the box is reclaimed
+                // once.
+                drop(unsafe { Box::from_raw(arena.as_ptr()) });
+                Err(e)
+            }
         }
-        Err(e) => {
-            // SAFETY: the parse failed, so no borrow of the arena survives
-            // (the errors own their text); the box is reclaimed once.
-            drop(unsafe { Box::from_raw(raw) });
-            Err(format!("{path}: {e}"))
-        }
+    }
+}
+
+/// Drops the loaded model and its arena; the path it had, if any.
+fn unload() -> Option<String> {
+    let unloaded = LOADED.lock().take();
+    unloaded.map(|l| l.path.clone())
+}
+
+fn llm_unload() -> Tool {
+    Tool {
+        name: "llm_unload",
+        title: "Unload the language model",
+        description: "Frees the loaded model and the memory its weights take. Unloading when no model is loaded \
+                      is not an error (unloaded is null).",
+        input_schema: json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        output_schema: Some(json!({
+            "type": "object",
+            "properties": {
+                "unloaded": {"type": ["string", "null"], "description": "the path of the model that was loaded"},
+                "free": {"type": "integer", "description": "kernel heap bytes free afterwards"}
+            },
+            "required": ["unloaded", "free"]
+        })),
+        handler: Box::new(|_: &Map<String, Value>, _: &mut dyn Context| {
+            let unloaded = unload();
+            ToolResult::Structured(mcp::object! {"unloaded": unloaded, "free": heap::usage().1})
+        }),
     }
 }
 
@@ -234,10 +340,10 @@ fn info() -> ToolResult {
         "model": l.name,
         "path": l.path,
         "architecture": l.architecture,
-        "n_params": l.model.n_params,
+        "n_params": l.model().n_params,
         "quantization": l.quantization,
-        "context_length": l.model.hparams.n_ctx_train.min(MAX_CONTEXT),
-        "n_vocab": l.model.hparams.n_vocab,
+        "context_length": l.model().hparams.n_ctx_train.min(MAX_CONTEXT),
+        "n_vocab": l.model().hparams.n_vocab,
         "arena": json!({"used": l.arena_bytes, "free": heap::usage().1, "high_water": HIGH_WATER.load(Ordering::Relaxed)}),
         "load": json!({"bytes": l.arena_bytes, "ns": ticks_to_ns(l.load_ticks)}),
     })
@@ -286,7 +392,7 @@ fn llm_tokenize() -> Tool {
                 .get("special")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            let t = &l.model.tokenizer;
+            let t = &l.model().tokenizer;
             let ids = t.encode(str_arg(args, "text"), special);
             let pieces: Vec<String> = ids.iter().map(|&id| t.decode(&[id])).collect();
             ToolResult::Structured(mcp::object! {"ids": ids, "pieces": pieces})
@@ -341,4 +447,17 @@ fn selftest(n_threads: usize) -> ToolResult {
     ToolResult::Structured(
         mcp::object! {"n_threads": n_threads, "elements": got.len(), "max_abs_diff": max_diff},
     )
+}
+
+/// The loaded model's name and the number of tokens `text` encodes to with
+/// its tokenizer, or `None` without a model — or while another caller holds
+/// the model (`try_lock`: a tool running under a generation must not wait on
+/// it). `services::context` counts its token budget with this.
+pub fn count_tokens(text: &str) -> Option<(String, usize)> {
+    let guard = LOADED.try_lock()?;
+    let loaded = guard.as_ref()?;
+    Some((
+        loaded.name.clone(),
+        loaded.model().tokenizer.encode(text, false).len(),
+    ))
 }

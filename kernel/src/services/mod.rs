@@ -13,10 +13,17 @@
 //!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
 //! - [`agent`]: `agent_ask`, the on-device agent: the model chooses and
 //!   calls a tool
+//! - [`context`]: `kingly://context` and the template
+//!   `kingly://context/{tokens}`, `memory_add`, `memory_list`,
+//!   `memory_clear`, `bench_context`
 //! - [`prompts`]: `board_report`, `explain_fault`
+//!
+//! Every tool is registered through [`crate::usage::counted`], which counts
+//! its calls for `kingly://context` and the state saved on the card.
 
 pub mod agent;
 pub mod bench;
+pub mod context;
 pub mod fs;
 pub mod gpio;
 pub mod llm;
@@ -40,7 +47,8 @@ pub fn registry(test_tools: bool) -> Server {
              resource or prompt: call sys_info for the board, read kingly://log for the kernel log and \
              kingly://metrics for counters, run mem_test to check RAM, gpio_* for the pins, time_now and \
              sleep_ms for time, random_bytes for hardware randomness, sys_reboot to reset the board, fs_* for \
-             the SD card's files (8.3 names), llm_* for the on-board language model.",
+             the SD card's files (8.3 names), llm_* for the on-board language model; read kingly://context for a \
+             summary within a token budget and memory_add to keep notes across reboots.",
         ),
     });
     let tools = tools::all()
@@ -49,15 +57,18 @@ pub fn registry(test_tools: bool) -> Server {
         .chain(system::all(test_tools))
         .chain(fs::all())
         .chain(llm::all(test_tools))
+        .chain(context::all())
         .chain(agent::all());
     for tool in tools {
-        server.add_tool(tool);
+        server.add_tool(crate::usage::counted(tool));
     }
     for resource in resources::all() {
         server.add_resource(resource);
     }
+    server.add_resource(context::resource());
     server.add_resource_template(resources::log_by_level());
     server.add_resource_template(fs::file_template());
+    server.add_resource_template(context::by_budget());
     for prompt in prompts::all() {
         server.add_prompt(prompt);
     }

@@ -126,7 +126,7 @@ pub(super) fn llm_generate() -> Tool {
             let prompt = str_arg(args, "prompt");
             respond(request(args).and_then(|r| {
                 run(&r, ctx, |l| {
-                    let t = &l.model.tokenizer;
+                    let t = &l.model().tokenizer;
                     Ok((t.encode(prompt, false), t.eos.into_iter().collect()))
                 })
             }))
@@ -214,7 +214,7 @@ fn chat_prompt(l: &Loaded, messages: &[Message<'_>]) -> Result<PromptIds, String
         .chat
         .as_ref()
         .ok_or("the model's chat template is not ChatML; use llm_generate")?;
-    let t = &l.model.tokenizer;
+    let t = &l.model().tokenizer;
     let ids = t.encode(&template.render(messages, true), true);
     let mut ends: Vec<TokenId> = t.eos.into_iter().chain(t.token_id("<|im_end|>")).collect();
     ends.dedup();
@@ -292,9 +292,9 @@ fn run(
 ) -> Result<Option<Object>, String> {
     let guard = LOADED.lock();
     let l = guard.as_ref().ok_or("no model loaded (llm_load)")?;
-    let t = &l.model.tokenizer;
+    let t = &l.model().tokenizer;
     let (prompt_ids, end_ids) = prompt(l)?;
-    let context = l.model.hparams.n_ctx_train.min(MAX_CONTEXT);
+    let context = l.model().hparams.n_ctx_train.min(MAX_CONTEXT);
     if prompt_ids.is_empty() {
         return Err("the prompt has no tokens".into());
     }
@@ -305,7 +305,7 @@ fn run(
         ));
     }
     let n_ctx = (prompt_ids.len() + r.max_tokens).min(context);
-    let mut session = Session::new(&l.model, n_ctx).map_err(|e| e.to_string())?;
+    let mut session = Session::new(l.model(), n_ctx).map_err(|e| e.to_string())?;
     session.n_threads = r.n_threads;
     let sampler = Sampler::new(r.options).map_err(|e| e.to_string())?;
     let ends = Ends {
