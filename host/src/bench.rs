@@ -21,6 +21,8 @@ pub const SD_READ_BYTES: u64 = 8 << 20;
 /// The raw prompt the per-token figures generate from, and how many tokens.
 pub const LLM_PROMPT: &str = "The Raspberry Pi is a small computer that";
 pub const LLM_TOKENS: u64 = 8;
+/// The agent's request for its figures (docs/performance.md).
+pub const AGENT_REQUEST: &str = "what is the board temperature?";
 /// Notes of [`CONTEXT_NOTE_BYTES`] kept before `kingly://context` is
 /// measured, so that the text fills its token budget.
 pub const CONTEXT_NOTES: usize = 16;
@@ -305,6 +307,25 @@ fn llm_figures(qemu: &mut QemuMcp, model: &str, report: &mut Report) -> Result<(
         value: per_token[1] / per_token[0],
         unit: "ratio",
         goal: Some(1.1),
+    });
+    // agent_ask twice: the first evaluates the fixed prompt, the second
+    // reuses its KV cache.
+    let ask = json!({"request": AGENT_REQUEST});
+    let first = structured(qemu.call_tool("agent_ask", ask.clone())?)?;
+    let second = structured(qemu.call_tool("agent_ask", ask)?)?;
+    figures.push(Figure {
+        name: "agent_prefix_instructions",
+        what: "agent_ask's fixed prompt (system, tools, examples), evaluated once per model",
+        value: number(&first["timing"], "prefix_ns")?,
+        unit: "instructions",
+        goal: None,
+    });
+    figures.push(Figure {
+        name: "agent_request_to_tool_instructions",
+        what: "agent_ask \"what is the board temperature?\": request to chosen tool, prefix cached",
+        value: number(&second["timing"], "choose_ns")?,
+        unit: "instructions",
+        goal: None,
     });
     Ok(())
 }

@@ -5,6 +5,9 @@
 //! - [`tokenizer`] is GPT-2 byte-level BPE with the file's vocabulary and
 //!   merges, after the file's [`pretokenize`]r,
 //! - [`chat`] renders ChatML conversations,
+//! - [`constrain`] is grammar-constrained greedy decoding (a choice of
+//!   names, JSON under a flat object schema), and [`agent`] the on-device
+//!   agent's prompt and steps over it,
 //! - [`model`] is the llama graph over ggml with a KV cache and greedy
 //!   generation,
 //! - [`sample`] chooses tokens (temperature, top-k, top-p, repetition
@@ -24,8 +27,10 @@
 
 extern crate alloc;
 
+pub mod agent;
 pub mod arena;
 pub mod chat;
+pub mod constrain;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod generate;

@@ -44,6 +44,8 @@ pub enum Error {
     },
     /// A token id past the vocabulary.
     BadToken(TokenId),
+    /// A kept KV cache made for a model of another shape.
+    ForeignCache,
 }
 
 impl fmt::Display for Error {
@@ -60,6 +62,7 @@ impl fmt::Display for Error {
                 write!(f, "{needed} tokens do not fit in a context of {n_ctx}")
             }
             Error::BadToken(id) => write!(f, "token {id} is not in the vocabulary"),
+            Error::ForeignCache => f.write_str("the KV cache was made for another model"),
         }
     }
 }
@@ -298,6 +301,31 @@ pub struct Session<'m, 'a> {
     pub n_threads: usize,
 }
 
+/// A session's KV cache kept apart from its model ([`Session::into_cache`]).
+#[derive(Debug)]
+pub struct KvCache {
+    kv: TensorSet<'static>,
+    /// (layers, K/V width) of the model it was made for.
+    shape: (usize, usize),
+    n_ctx: usize,
+    n_past: usize,
+}
+
+impl KvCache {
+    pub fn n_past(&self) -> usize {
+        self.n_past
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    /// Bytes of the cache (K and V of every layer).
+    pub fn bytes(&self) -> usize {
+        self.kv.context_bytes()
+    }
+}
+
 /// What [`Session::generate_greedy`] produced.
 #[derive(Debug, Clone)]
 pub struct Generation {
@@ -343,6 +371,42 @@ impl<'m, 'a> Session<'m, 'a> {
     /// Forgets the conversation (the cache is overwritten from position 0).
     pub fn reset(&mut self) {
         self.n_past = 0;
+    }
+
+    /// Forgets every position from `n_past` on, keeping the first ones:
+    /// a conversation goes back to a prefix evaluated once (the next eval
+    /// overwrites the rest of the cache).
+    pub fn truncate(&mut self, n_past: usize) {
+        self.n_past = self.n_past.min(n_past);
+    }
+
+    /// The KV cache and its filled length, without the borrow of the
+    /// model, to keep between requests ([`Session::resume`]).
+    pub fn into_cache(self) -> KvCache {
+        let hp = &self.model.hparams;
+        KvCache {
+            shape: (hp.n_layer, hp.n_embd_kv()),
+            kv: self.kv,
+            n_ctx: self.n_ctx,
+            n_past: self.n_past,
+        }
+    }
+
+    /// A session over a kept cache, from where it was left. The cache must
+    /// come from a session of a model of the same shape (the caller keeps
+    /// it with the model it was made with).
+    pub fn resume(model: &'m Model<'a>, cache: KvCache) -> Result<Self, Error> {
+        let hp = &model.hparams;
+        if cache.shape != (hp.n_layer, hp.n_embd_kv()) || cache.n_ctx > hp.n_ctx_train {
+            return Err(Error::ForeignCache);
+        }
+        Ok(Session {
+            model,
+            kv: cache.kv,
+            n_ctx: cache.n_ctx,
+            n_past: cache.n_past,
+            n_threads: 1,
+        })
     }
 
     /// Appends `tokens` to the context and returns the logits after the

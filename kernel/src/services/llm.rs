@@ -70,7 +70,7 @@ impl Drop for Weights {
     }
 }
 
-struct Loaded {
+pub(super) struct Loaded {
     path: String,
     name: String,
     architecture: String,
@@ -81,17 +81,20 @@ struct Loaded {
     arena_bytes: usize,
     /// Generic-timer ticks from the start of the read to a usable model.
     load_ticks: u64,
+    /// `agent_ask`'s prompt prefix and its evaluated KV cache, kept with
+    /// the model they were made for.
+    pub(super) agent: Mutex<Option<super::agent::Kept>>,
 }
 
 impl Loaded {
     /// The model, for no longer than this borrow: nothing taken from it may
     /// outlive the weights.
-    fn model(&self) -> &Model<'_> {
+    pub(super) fn model(&self) -> &Model<'_> {
         &self.weights.model
     }
 }
 
-static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
+pub(super) static LOADED: Mutex<Option<Loaded>> = Mutex::new(None);
 /// Highest heap use seen by these tools (after a load, during generation).
 static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
 
@@ -204,6 +207,7 @@ fn load(path: &str, ctx: &mut dyn Context) -> Result<(), String> {
         chat: meta.chat,
         arena_bytes,
         load_ticks: generic_timer::ticks() - started,
+        agent: Mutex::new(None),
     });
     if let Some(old) = replaced {
         klog!(Info, "llm: {} replaced {}", path, old.path);

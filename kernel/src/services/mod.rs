@@ -11,6 +11,8 @@
 //!   `fs_mkdir`, `bench_sd_read` and the template `file:///{path}`
 //! - [`llm`]: `llm_load`, `llm_info`, `llm_tokenize`, `llm_generate`,
 //!   `llm_chat` (and `llm_selftest` with `test_tools=1`)
+//! - [`agent`]: `agent_ask`, the on-device agent: the model chooses and
+//!   calls a tool
 //! - [`context`]: `kingly://context` and the template
 //!   `kingly://context/{tokens}`, `memory_add`, `memory_list`,
 //!   `memory_clear`, `bench_context`
@@ -21,6 +23,7 @@
 //! Every tool is registered through [`crate::usage::counted`], which counts
 //! its calls for `kingly://context` and the state saved on the card.
 
+pub mod agent;
 pub mod apps;
 pub mod bench;
 pub mod context;
@@ -59,7 +62,8 @@ pub fn registry(test_tools: bool) -> Server {
         .chain(fs::all())
         .chain(llm::all(test_tools))
         .chain(context::all())
-        .chain(apps::all(test_tools));
+        .chain(apps::all(test_tools))
+        .chain(agent::all());
     for tool in tools {
         server.add_tool(crate::usage::counted(tool));
     }
