@@ -83,6 +83,10 @@ enum Cmd {
         /// and four) as a PNG chart here (needs a model on the card).
         #[arg(long, value_name = "FILE.png")]
         plot: Option<PathBuf>,
+        /// Leave out the agent's figures (agent_ask's fixed prompt alone
+        /// takes minutes of QEMU time).
+        #[arg(long)]
+        no_agent: bool,
     },
     /// Chat with the model on the board and call its tools, in a REPL
     /// (`/help` lists its commands). Boots QEMU, or talks to a real Pi over
@@ -124,9 +128,14 @@ pub fn run(cli: Cli) -> Result<()> {
             std::process::exit(status.code().unwrap_or(0))
         }
         Cmd::Serial { device, baud } => bridge::serve_serial(&device, baud),
-        Cmd::Bench { image, json, plot } => {
+        Cmd::Bench {
+            image,
+            json,
+            plot,
+            no_agent,
+        } => {
             let (kernel8, image) = artifacts(image)?;
-            let report = bench::measure(&kernel8, &image)?;
+            let report = bench::measure(&kernel8, &image, !no_agent)?;
             if json {
                 println!("{}", bench::to_json(&report.figures));
             } else {

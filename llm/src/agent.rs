@@ -212,28 +212,34 @@ impl Agent {
             pending: decoded.pending,
         })
     }
-
-    /// The ids that close the call, give the tool's `result` and open the
-    /// answer: the prompt of the answer's generation.
-    pub fn answer_prompt(
-        &self,
-        tokenizer: &Tokenizer,
-        pending: &[TokenId],
-        result: &str,
-    ) -> Vec<TokenId> {
-        let mut ids = pending.to_vec();
-        ids.extend(constrain::encode_continuation(
-            tokenizer,
-            b"<|im_end|>\n<|im_start|>tool\n",
-        ));
-        ids.extend(plain(tokenizer, result));
-        ids.extend(constrain::encode_continuation(
-            tokenizer,
-            b"<|im_end|>\n<|im_start|>assistant\n",
-        ));
-        ids
-    }
 }
+
+/// The answer's prompt: a conversation of its own, not a continuation of
+/// the agent's. The system message gives the tool's result as `facts` (one
+/// "name: value" per line reads better to this small model than JSON) and
+/// the user asks the request. Continuing the agent's conversation instead
+/// (a `tool` turn, then the assistant's) had the model repeat the
+/// `tool: …` pattern of its worked examples rather than answer.
+pub fn answer_prompt(tokenizer: &Tokenizer, request: &str, facts: &str) -> Vec<TokenId> {
+    let mut ids = constrain::encode_continuation(
+        tokenizer,
+        format!("<|im_start|>system\n{ANSWER_SYSTEM}\n").as_bytes(),
+    );
+    ids.extend(plain(tokenizer, facts));
+    ids.extend(constrain::encode_continuation(
+        tokenizer,
+        b"<|im_end|>\n<|im_start|>user\n",
+    ));
+    ids.extend(plain(tokenizer, request));
+    ids.extend(constrain::encode_continuation(
+        tokenizer,
+        b"<|im_end|>\n<|im_start|>assistant\n",
+    ));
+    ids
+}
+
+const ANSWER_SYSTEM: &str =
+    "You answer questions about a Raspberry Pi board. Facts from the board:";
 
 /// `text`'s ids as plain text (specials not parsed), without a BOS.
 fn plain(tokenizer: &Tokenizer, text: &str) -> Vec<TokenId> {

@@ -149,8 +149,9 @@ fn requests_come_to_the_right_tool_and_arguments() {
             chose.as_secs_f64(),
             start.elapsed().as_secs_f64()
         );
-        let prompt = agent.answer_prompt(t, &call.pending, r#"{"ok":true}"#);
-        let answer = session
+        let prompt = llm::agent::answer_prompt(t, request, "ok: true");
+        let mut answering = Session::new(&model, prompt.len() + 24).unwrap();
+        let answer = answering
             .generate_greedy(&prompt, 24, &[t.token_id("<|im_end|>").unwrap()])
             .unwrap();
         println!("    answer: {:?}", t.decode(&answer.ids));

@@ -8,6 +8,6 @@
 
 fn main() {
     let (kernel8, image) = kingly_tests::artifacts();
-    let report = kingly::bench::measure(kernel8, image).expect("measure in QEMU");
+    let report = kingly::bench::measure(kernel8, image, true).expect("measure in QEMU");
     print!("{}", kingly::bench::table(&report.figures));
 }

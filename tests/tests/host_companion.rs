@@ -259,7 +259,8 @@ fn kingly_bench_json_reports_every_figure_and_plots_tokens() {
     let image = model_image(dir.path());
     let chart = dir.path().join("tokens.png");
     let output = Command::new(kingly_bin())
-        .args(["bench", "--json", "--image"])
+        // The agent's figures take minutes; its test covers agent_ask.
+        .args(["bench", "--json", "--no-agent", "--image"])
         .arg(&image)
         .arg("--plot")
         .arg(&chart)

@@ -50,11 +50,13 @@ mod schema;
 /// Longest request, in bytes.
 const MAX_REQUEST_BYTES: usize = 400;
 /// Positions a request may add after the fixed part: its turn (at most
-/// ~MAX_REQUEST_BYTES/2 tokens), the call, the result, the answer.
+/// ~MAX_REQUEST_BYTES/2 tokens) and the call.
 const REQUEST_ROOM: usize = 640;
-/// The tool's result as the model reads it, at most (bytes; a longer one
-/// is cut, the structured result keeps all of it).
+/// The tool's result in the `result:` progress step, at most (bytes; a
+/// longer one is cut, the structured result keeps all of it).
 const MAX_RESULT_BYTES: usize = 160;
+/// Most of the result the answer's prompt gives the model, as facts.
+const MAX_FACTS_BYTES: usize = 240;
 /// Longest answer, in tokens.
 const MAX_ANSWER_TOKENS: usize = 20;
 /// Prompt tokens evaluated between two polls for cancellation.
@@ -201,7 +203,6 @@ struct Chosen {
     tool: String,
     arguments: Map<String, Value>,
     arguments_text: String,
-    pending: Vec<u32>,
     timing: Object,
 }
 
@@ -257,7 +258,7 @@ fn ask(request: &str, ctx: &mut dyn Context) -> Result<Object, String> {
     steps.say(&format!("result: {result_text}"));
 
     let started = generic_timer::ticks();
-    let answer = answer(&chosen.pending, result_text, &mut steps)?;
+    let answer = answer(request, &facts(request, &result, is_error), &mut steps)?;
     let mut timing = chosen.timing;
     timing.insert("call_ns", call_ns);
     timing.insert("answer_ns", ticks_to_ns(generic_timer::ticks() - started));
@@ -350,7 +351,6 @@ fn choose(request: &str, tools: Vec<ToolSpec>, steps: &mut Steps<'_>) -> Result<
                 tool: name,
                 arguments,
                 arguments_text: call.arguments,
-                pending: call.pending,
                 timing: mcp::object! {
                     "prefix_ns": prefix_ns,
                     "prefix_tokens": prefix_len,
@@ -365,51 +365,101 @@ fn choose(request: &str, tools: Vec<ToolSpec>, steps: &mut Steps<'_>) -> Result<
     })
 }
 
-/// The last phase: the result to the model, and its answer, streamed.
-fn answer(pending: &[u32], result: &str, steps: &mut Steps<'_>) -> Result<String, String> {
-    with_agent(|loaded, kept| {
-        let k = kept
-            .as_mut()
-            .filter(|k| k.cache.is_some())
-            .ok_or("the model was replaced during the call")?;
-        let (agent, cache) = (&k.agent, k.cache.take());
-        let prefix_len = agent.prefix_ids().len();
+/// The last phase: the result to the model, and its answer, streamed. A
+/// short conversation of its own (`llm::agent::answer_prompt`); the
+/// agent's kept prefix is not touched.
+fn answer(request: &str, facts: &str, steps: &mut Steps<'_>) -> Result<String, String> {
+    with_agent(|loaded, _| {
         let model = loaded.model();
         let t = &model.tokenizer;
+        let prompt = agent::answer_prompt(t, request, facts);
         let mut session =
-            Session::resume(model, cache.ok_or("no cache")?).map_err(|e| e.to_string())?;
-        let outcome = (|| {
-            let prompt = agent.answer_prompt(t, pending, result);
-            let mut end_ids: Vec<u32> = t.eos.into_iter().chain(t.token_id("<|im_end|>")).collect();
-            end_ids.dedup();
-            let sampler = Sampler::new(Options::default()).map_err(|e| e.to_string())?;
-            let ends = Ends {
-                max_tokens: MAX_ANSWER_TOKENS,
-                end_ids: end_ids.clone(),
-                stop: Vec::new(),
-            };
-            let mut generation = Generation::new(&mut session, sampler, &prompt, ends, None);
-            while generation
-                .feed_prompt(PROMPT_PIECE)
-                .map_err(|e| e.to_string())?
-            {
-                if steps.ctx.cancelled() {
-                    return Err(cancelled());
-                }
+            Session::new(model, prompt.len() + MAX_ANSWER_TOKENS).map_err(|e| e.to_string())?;
+        let mut end_ids: Vec<u32> = t.eos.into_iter().chain(t.token_id("<|im_end|>")).collect();
+        end_ids.dedup();
+        let sampler = Sampler::new(Options::default()).map_err(|e| e.to_string())?;
+        let ends = Ends {
+            max_tokens: MAX_ANSWER_TOKENS,
+            end_ids: end_ids.clone(),
+            // No stop at a line's end: a list answers over several.
+            stop: Vec::new(),
+        };
+        let mut generation = Generation::new(&mut session, sampler, &prompt, ends, None);
+        while generation
+            .feed_prompt(PROMPT_PIECE)
+            .map_err(|e| e.to_string())?
+        {
+            if steps.ctx.cancelled() {
+                return Err(cancelled());
             }
-            while generation.finished().is_none() {
-                if steps.ctx.cancelled() {
-                    return Err(cancelled());
-                }
-                match generation.step().map_err(|e| e.to_string())? {
-                    Some(id) if !end_ids.contains(&id) => steps.say(&t.decode(&[id])),
-                    _ => {}
-                }
+        }
+        while generation.finished().is_none() {
+            if steps.ctx.cancelled() {
+                return Err(cancelled());
             }
-            Ok(String::from(generation.text().trim()))
-        })();
-        session.truncate(prefix_len);
-        k.cache = Some(session.into_cache());
-        outcome
+            match generation.step().map_err(|e| e.to_string())? {
+                Some(id) if !end_ids.contains(&id) => steps.say(&t.decode(&[id])),
+                _ => {}
+            }
+        }
+        Ok(String::from(generation.text().trim()))
     })
+}
+
+/// The tool's result as the answer's facts: one `name: value` line per
+/// scalar member (nested ones as `outer.inner`, a list as its items' names
+/// or values), the lines whose name shares a word with the request first
+/// (so that "temperature" finds `temperature_millicelsius` among
+/// `sys_info`'s thirty), whole lines up to [`MAX_FACTS_BYTES`].
+fn facts(request: &str, result: &Value, is_error: bool) -> String {
+    fn scalar(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+            _ => None,
+        }
+    }
+    fn lines(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(members) => {
+                for (key, value) in members {
+                    let name = match prefix {
+                        "" => key.clone(),
+                        _ => format!("{prefix}.{key}"),
+                    };
+                    lines(&name, value, out);
+                }
+            }
+            Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .filter_map(|item| scalar(item).or_else(|| item.get("name").and_then(scalar)))
+                    .collect();
+                out.push((prefix.into(), items.join(", ")));
+            }
+            value => out.extend(scalar(value).map(|text| (prefix.into(), text))),
+        }
+    }
+    let mut found = Vec::new();
+    lines("", result, &mut found);
+    let words: Vec<String> = request
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 3)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let relevant = |name: &str| words.iter().any(|w| name.contains(w.as_str()));
+    // Stable: the relevant lines first, each group in the result's order.
+    found.sort_by_key(|(name, _)| !relevant(name));
+    let mut out = String::from(if is_error { "error: " } else { "" });
+    for (name, text) in found {
+        let line = match name.as_str() {
+            "" => format!("{text}\n"),
+            _ => format!("{name}: {text}\n"),
+        };
+        if out.len() + line.len() > MAX_FACTS_BYTES {
+            break;
+        }
+        out.push_str(&line);
+    }
+    String::from(out.trim_end())
 }
