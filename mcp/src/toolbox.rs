@@ -112,10 +112,18 @@ impl Toolbox {
         arguments: &Map<String, Value>,
         ctx: &mut dyn Context,
     ) -> ToolResult {
-        match self.catalog.position(name.as_bytes()) {
-            Some(index) => self.run(index, arguments, ctx),
-            None => ToolResult::Error(format!("Unknown tool: {name}")),
+        match self.index(name) {
+            Ok(index) => self.run(index, arguments, ctx),
+            Err(err) => ToolResult::Error(err.message),
         }
+    }
+
+    /// Where tool `name` is; -32602 "Unknown tool: NAME" for a tool we
+    /// lack (what `tools/call` answers).
+    pub(crate) fn index(&self, name: &str) -> Result<usize, RpcError> {
+        self.catalog
+            .position(name.as_bytes())
+            .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}")))
     }
 
     /// Serves one postcard-encoded `tools/call` request (a
@@ -174,10 +182,7 @@ impl Toolbox {
             Some(_) => Text::Other,
         };
         let name = required_str(&name, "name")?;
-        let index = self
-            .catalog
-            .position(name.as_bytes())
-            .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}")))?;
+        let index = self.index(&name)?;
         let arguments = match member("arguments") {
             None => Map::new(),
             Some(value @ BinValue::Object(_)) => match Value::from(value) {

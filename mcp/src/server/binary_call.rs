@@ -134,7 +134,7 @@ impl Server {
             .prepare("tools/call", slot)
             .and_then(|(_, params, meta)| {
                 let era = meta.era;
-                let tool = self.tool_named(&required_str(&params.name, "name")?)?;
+                let tool = self.tools.index(&required_str(&params.name, "name")?)?;
                 self.run_tool(
                     running,
                     tool,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::inflight::{RequestContext, Running};
 use super::request::{required_str, Era, RequestMeta};
 use super::{Outcome, Server, Transport};
-use crate::jsonrpc::{self, code, RpcError};
+use crate::jsonrpc::{self, RpcError};
 use crate::limits::{MAX_ARGUMENTS_BYTES, MAX_STRING_BYTES};
 use crate::params::Params;
 use crate::registry::ToolResult;
@@ -22,7 +22,7 @@ impl Server {
         meta: &RequestMeta<'_>,
         transport: &mut dyn Transport,
     ) -> Outcome {
-        let tool = self.tool_named(&required_str(&params.name, "name")?)?;
+        let tool = self.tools.index(&required_str(&params.name, "name")?)?;
         let running = Running::new(id);
         self.run_tool(
             running,
@@ -43,14 +43,6 @@ impl Server {
                 out
             },
         )
-    }
-
-    /// Where tool `name` is in the registry; -32602 for a tool we lack.
-    pub(super) fn tool_named(&self, name: &str) -> Result<usize, RpcError> {
-        self.tools
-            .catalog()
-            .position(name.as_bytes())
-            .ok_or_else(|| RpcError::new(code::INVALID_PARAMS, format!("Unknown tool: {name}")))
     }
 
     /// `tools/call` whichever encoding the request came in and its answer
