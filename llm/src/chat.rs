@@ -12,8 +12,10 @@
 //! model with another default, or none, is rendered right too.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::gguf::{Gguf, Value};
+use crate::tokenizer::{TokenId, Tokenizer};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatTemplate {
@@ -28,6 +30,18 @@ pub struct Message<'a> {
 
 const START: &str = "<|im_start|>";
 const END: &str = "<|im_end|>";
+
+/// The ids that end a ChatML reply: the model's end of text and
+/// `<|im_end|>` (once each).
+pub fn end_ids(tokenizer: &Tokenizer) -> Vec<TokenId> {
+    let mut ids: Vec<TokenId> = tokenizer
+        .eos
+        .into_iter()
+        .chain(tokenizer.token_id(END))
+        .collect();
+    ids.dedup();
+    ids
+}
 
 impl ChatTemplate {
     /// ChatML, when the file's template is ChatML (or there is none).

@@ -375,8 +375,7 @@ fn answer(request: &str, facts: &str, steps: &mut Steps<'_>) -> Result<String, S
         let prompt = agent::answer_prompt(t, request, facts);
         let mut session =
             Session::new(model, prompt.len() + MAX_ANSWER_TOKENS).map_err(|e| e.to_string())?;
-        let mut end_ids: Vec<u32> = t.eos.into_iter().chain(t.token_id("<|im_end|>")).collect();
-        end_ids.dedup();
+        let end_ids = llm::chat::end_ids(t);
         let sampler = Sampler::new(Options::default()).map_err(|e| e.to_string())?;
         let ends = Ends {
             max_tokens: MAX_ANSWER_TOKENS,

@@ -270,7 +270,7 @@ impl Weights {
 /// Drops the loaded model and its arena; the path it had, if any.
 fn unload() -> Option<String> {
     let unloaded = LOADED.lock().take();
-    unloaded.map(|l| l.path.clone())
+    unloaded.map(|l| l.path)
 }
 
 fn llm_unload() -> Tool {

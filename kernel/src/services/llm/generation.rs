@@ -216,9 +216,7 @@ fn chat_prompt(l: &Loaded, messages: &[Message<'_>]) -> Result<PromptIds, String
         .ok_or("the model's chat template is not ChatML; use llm_generate")?;
     let t = &l.model().tokenizer;
     let ids = t.encode(&template.render(messages, true), true);
-    let mut ends: Vec<TokenId> = t.eos.into_iter().chain(t.token_id("<|im_end|>")).collect();
-    ends.dedup();
-    Ok((ids, ends))
+    Ok((ids, llm::chat::end_ids(t)))
 }
 
 fn request(args: &Map<String, Value>) -> Result<Request, String> {
