@@ -10,6 +10,8 @@ inside it); such a block has other cflags, so sizes are keyed by
 import bisect, collections, json, os, re, socket, subprocess, sys, threading, time
 
 TRACE = re.compile(rb"Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/([0-9a-f]+)/([0-9a-f]+)\]")
+# Where EL0 programs run (kernel/src/el0/space.rs): not kernel symbols.
+USER_WINDOW = 0x10_0000_0000
 INSN = re.compile(rb"0x([0-9a-f]{8,16}):\s")
 
 
@@ -63,7 +65,10 @@ def report(p1, p2, elf, units, unit):
         pc = key[0]
         i = bisect.bisect_right(addrs, pc) - 1
         n = d * size
-        per[syms[i][1] if i >= 0 else "?"] += n
+        if pc >= USER_WINDOW:
+            per["(EL0 program)"] += n
+        else:
+            per[syms[i][1] if i >= 0 else "?"] += n
         total += n
         if focus and i >= 0 and focus in syms[i][1]:
             blocks[pc] += n
@@ -79,14 +84,46 @@ def report(p1, p2, elf, units, unit):
 
 
 def llm(tmp, elf, kernel8, image, n, k):
-    """One QEMU under icount: load the model, then two logged generations."""
+    """`llm_generate` after `llm_load`: instructions per generated token."""
+    def setup(tool):
+        entries = tool("fs_list", {"path": "/MODELS"})["entries"]
+        path = "/MODELS/" + next(e["name"] for e in entries if e["long_name"].lower().endswith(".gguf"))
+        tool("llm_load", {"path": path})
+
+    def measured(tool, tokens):
+        run = tool("llm_generate", {"prompt": "The Raspberry Pi is a small computer that",
+                                    "max_tokens": tokens, "n_threads": 1, "temperature": 0})
+        print(f"max_tokens {tokens}: generated {run.get('generated_tokens')}, timing {run.get('timing')}", file=sys.stderr)
+
+    profiles = logged_runs(tmp, kernel8, image, [], setup, measured, (n, n + k))
+    report(profiles[0], profiles[1], elf, k, "generated token")
+
+
+def app(tmp, elf, kernel8, image, n, k):
+    """/APPS/BENCH.ELF calling the test-only `app_echo` n and n+k times:
+    instructions per svc round trip (what `kingly bench` measures)."""
+    def measured(tool, calls):
+        run = tool("app_run", {"path": "/APPS/BENCH.ELF", "args": {"n": calls, "tool": "app_echo"}})
+        print(f"n {calls}: {run.get('output', '').strip()}, instructions {run.get('instructions')}", file=sys.stderr)
+
+    profiles = logged_runs(tmp, kernel8, image, ["-append", "test_tools=1"], lambda tool: None,
+                           measured, (n, n + k))
+    report(profiles[0], profiles[1], elf, k, "svc round trip")
+
+
+def logged_runs(tmp, kernel8, image, extra, setup, measured, sizes):
+    """One QEMU under icount on a copy of `image`: `setup(tool)` unlogged,
+    then `measured(tool, size)` for each size with the logs streaming
+    through a FIFO into `count` (nochain makes QEMU translate every block
+    again, so the sizes are all logged; nothing large is written to disk).
+    Returns one profile per size."""
     mon = f"{tmp}/monitor.sock"
     card = f"{tmp}/sd.img"
     subprocess.run(["cp", "--reflink=auto", image, card], check=True)
     qemu = subprocess.Popen(
         ["qemu-system-aarch64", "-M", "raspi4b", "-kernel", kernel8,
          "-drive", f"if=sd,format=raw,file={card}", "-serial", "stdio", "-display", "none",
-         "-monitor", f"unix:{mon},server,nowait", "-icount", "shift=0,align=off,sleep=off"],
+         "-monitor", f"unix:{mon},server,nowait", "-icount", "shift=0,align=off,sleep=off", *extra],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     # A bound on the whole run (about 10 minutes on an idle 2-core host).
     limit = threading.Timer(3600, qemu.kill)
@@ -128,30 +165,26 @@ def llm(tmp, elf, kernel8, image, n, k):
     try:
         call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
                             "clientInfo": {"name": "guest-profile", "version": "1"}})
-        entries = tool("fs_list", {"path": "/MODELS"})["entries"]
-        path = "/MODELS/" + next(e["name"] for e in entries if e["long_name"].lower().endswith(".gguf"))
-        tool("llm_load", {"path": path})
+        setup(tool)
         profiles = []
-        for tokens in (n, n + k):
-            fifo = f"{tmp}/log{tokens}.fifo"
+        for size in sizes:
+            fifo = f"{tmp}/log{size}.fifo"
             os.mkfifo(fifo)
             result = {}
             reader = threading.Thread(target=lambda: result.update(p=count(open(fifo, "rb", buffering=1 << 20))))
             reader.start()
             hmp(f"logfile {fifo}")
             hmp("log in_asm,exec,nochain")
-            run = tool("llm_generate", {"prompt": "The Raspberry Pi is a small computer that",
-                                        "max_tokens": tokens, "n_threads": 1, "temperature": 0})
+            measured(tool, size)
             hmp("log none")
             hmp(f"logfile {tmp}/closed.log")
             reader.join()
             profiles.append(result["p"])
-            print(f"max_tokens {tokens}: generated {run.get('generated_tokens')}, timing {run.get('timing')}", file=sys.stderr)
     finally:
         limit.cancel()
         qemu.kill()
         qemu.wait()
-    report(profiles[0], profiles[1], elf, k, "generated token")
+    return profiles
 
 
 def main():
@@ -163,7 +196,7 @@ def main():
         report(p1, p2, elf, units, unit)
     else:
         kernel8, image, n, k = sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
-        llm(tmp, elf, kernel8, image, n, k)
+        {"llm": llm, "app": app}[mode](tmp, elf, kernel8, image, n, k)
 
 
 main()

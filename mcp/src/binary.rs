@@ -296,6 +296,15 @@ pub(crate) fn peek_tools_call(bytes: &[u8]) -> Option<PeekedCall<'_>> {
         // a third of the peek's cost.
         #[inline(always)]
         fn varint(&mut self) -> Option<u64> {
+            // Every varint of a peeked call is one byte but an id or a
+            // length from 128 on: that case alone skips the loop.
+            match self.0.first() {
+                Some(&b) if b < 0x80 => {
+                    self.0 = &self.0[1..];
+                    return Some(u64::from(b));
+                }
+                _ => {}
+            }
             let mut n = 0u64;
             for shift in (0..64).step_by(7) {
                 let b = self.byte()?;
@@ -357,20 +366,21 @@ pub(crate) fn peek_tools_call(bytes: &[u8]) -> Option<PeekedCall<'_>> {
             call.has_params = true;
             let mut seen_arguments = false;
             for _ in 0..r.varint()? {
-                match r.bytes()? {
-                    b"name" if call.name.is_none() => {
-                        if r.byte()? != BinTag::Str as u8 {
-                            return None;
-                        }
-                        call.name = Some(r.bytes()?);
+                // `==` on the keys, not a slice pattern: the pattern is
+                // compiled a byte at a time, `==` a word at a time.
+                let key = r.bytes()?;
+                if key == b"name" && call.name.is_none() {
+                    if r.byte()? != BinTag::Str as u8 {
+                        return None;
                     }
-                    b"arguments" if !seen_arguments => {
-                        if r.byte()? != BinTag::Object as u8 || r.varint()? != 0 {
-                            return None;
-                        }
-                        seen_arguments = true;
+                    call.name = Some(r.bytes()?);
+                } else if key == b"arguments" && !seen_arguments {
+                    if r.byte()? != BinTag::Object as u8 || r.varint()? != 0 {
+                        return None;
                     }
-                    _ => return None,
+                    seen_arguments = true;
+                } else {
+                    return None;
                 }
             }
             call.empty_arguments = seen_arguments;
@@ -387,7 +397,11 @@ pub(crate) fn peek_tools_call(bytes: &[u8]) -> Option<PeekedCall<'_>> {
 #[derive(Debug, Default)]
 pub(crate) struct PostcardOut(pub(crate) Vec<u8>);
 
+// The primitives are inlined: a trivial call's answer is a dozen of them,
+// and as calls (each with its own capacity check) they were a fifth of an
+// EL0 program's `svc` round trip.
 impl PostcardOut {
+    #[inline]
     pub(crate) fn varint(&mut self, mut n: u64) {
         while n >= 0x80 {
             self.0.push(n as u8 | 0x80);
@@ -396,15 +410,18 @@ impl PostcardOut {
         self.0.push(n as u8);
     }
 
+    #[inline]
     fn zigzag(&mut self, n: i64) {
         self.varint(((n << 1) ^ (n >> 63)) as u64);
     }
 
+    #[inline]
     pub(crate) fn str(&mut self, s: &str) {
         self.varint(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
     }
 
+    #[inline]
     pub(crate) fn id(&mut self, id: &Id) {
         match id {
             Id::U64(n) => {
@@ -423,6 +440,7 @@ impl PostcardOut {
     }
 
     /// A [`BinValue`] tag (its variant index).
+    #[inline]
     pub(crate) fn tag(&mut self, tag: BinTag) {
         self.varint(tag as u64);
     }

@@ -22,7 +22,7 @@ use crate::pagination::{ListKind, Listed};
 use crate::params::Text;
 use crate::registry::{Tool, ToolResult};
 use crate::schema;
-use crate::server::binary_call::{call_response, error_message};
+use crate::server::binary_call::{error_message, write_call_response};
 use crate::server::request::{required_str, Era};
 use alloc::borrow::Cow;
 
@@ -127,27 +127,31 @@ impl Toolbox {
     }
 
     /// Serves one postcard-encoded `tools/call` request (a
-    /// [`crate::binary`] message, without framing) and returns the encoded
-    /// response: the `CallToolResult` a binary client of the server gets
-    /// (text mirror left out, see [`binary::drop_text_mirror`]), or a
-    /// JSON-RPC error for a request that is not a well-formed `tools/call`
-    /// of a known tool. There is no session here: the answer is in the
-    /// handshake era's shape, and nothing but `tools/call` is served.
-    pub fn call_binary(&self, request: &[u8], ctx: &mut dyn Context) -> Vec<u8> {
+    /// [`crate::binary`] message, without framing) and writes the encoded
+    /// response into `answer` (cleared first; its capacity is reused, so a
+    /// caller serving many calls allocates once): the `CallToolResult` a
+    /// binary client of the server gets (text mirror left out, see
+    /// [`binary::drop_text_mirror`]), or a JSON-RPC error for a request that
+    /// is not a well-formed `tools/call` of a known tool. There is no
+    /// session here: the answer is in the handshake era's shape, and nothing
+    /// but `tools/call` is served.
+    pub fn call_binary(&self, request: &[u8], ctx: &mut dyn Context, answer: &mut Vec<u8>) {
+        answer.clear();
         // The shape EL0 programs send every time (numeric id, a name, no
         // arguments) is read in place.
         if let Some(call) = binary::peek_tools_call(request) {
             // (no or empty `arguments`: that is all a peeked call has)
             if let Some(index) = call.name.and_then(|n| self.catalog.position(n)) {
                 let result = self.run(index, &Map::new(), ctx);
-                return call_response(&call.id, &result, Era::Legacy);
+                write_call_response(answer, &call.id, &result, Era::Legacy);
+                return;
             }
         }
-        match binary::decode(request) {
+        let encoded = match binary::decode(request) {
             Err(err) => binary::encode(&err.to_rpc_error()),
             Ok(Message::Request { id, method, params }) => {
                 match self.serve_decoded(&method, params.as_ref(), ctx) {
-                    Ok(result) => call_response(&id, &result, Era::Legacy),
+                    Ok(result) => return write_call_response(answer, &id, &result, Era::Legacy),
                     Err(err) => binary::encode(&error_message(&id, err)),
                 }
             }
@@ -157,7 +161,8 @@ impl Toolbox {
                 message: "Invalid Request: expected a tools/call request".to_string(),
                 data: None,
             }),
-        }
+        };
+        answer.extend_from_slice(&encoded);
     }
 
     fn serve_decoded(
@@ -318,7 +323,8 @@ mod tests {
         for request in requests {
             let bytes = encode(&Message::from_json_line(request.as_bytes()).unwrap());
             let want = handle_binary(&mut server, &bytes).unwrap();
-            let got = toolbox.call_binary(&bytes, &mut NoContext);
+            let mut got = vec![0xaa; 3]; // cleared first
+            toolbox.call_binary(&bytes, &mut NoContext, &mut got);
             assert_eq!(
                 decode_with(&got, Limits::TRUSTED).unwrap(),
                 decode_with(&want, Limits::TRUSTED).unwrap(),
@@ -330,12 +336,12 @@ mod tests {
     #[test]
     fn anything_but_a_tools_call_is_refused() {
         let toolbox = server().toolbox();
-        let refused = |bytes: &[u8]| match decode_with(
-            &toolbox.call_binary(bytes, &mut NoContext),
-            Limits::TRUSTED,
-        )
-        .unwrap()
-        {
+        let refused = |bytes: &[u8]| {
+            let mut answer = Vec::new();
+            toolbox.call_binary(bytes, &mut NoContext, &mut answer);
+            answer
+        };
+        let refused = |bytes: &[u8]| match decode_with(&refused(bytes), Limits::TRUSTED).unwrap() {
             Message::Error { code, .. } => code,
             other => panic!("{other:?}"),
         };

@@ -2,9 +2,9 @@
 //! (`exceptions::rust_exception` sends lower-EL vectors here).
 //!
 //! - `svc #0`: the request is read from the program's memory and dispatched
-//!   through `Toolbox::call_binary`; the answer is copied back (x0 = length,
-//!   or `ERR_BUFFER_TOO_SMALL` with x1 = length needed) and the program goes
-//!   on.
+//!   through `Toolbox::call_binary` into the run's answer buffer, which is
+//!   copied back (x0 = length, or `ERR_BUFFER_TOO_SMALL` with x1 = length
+//!   needed) and the program goes on.
 //! - an instruction abort at `EXIT_ADDRESS`: the program exited.
 //! - an interrupt: the doorbell; if core 0 asked this program to stop
 //!   (cancel, timeout), it ends here.
@@ -23,6 +23,7 @@ use aarch64_cpu::registers::{ESR_EL1, FAR_EL1};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::ptr::{addr_of_mut, null_mut};
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use mcp::Toolbox;
@@ -67,6 +68,9 @@ pub struct Run {
     context: KernelContext,
     pub space: AddressSpace,
     pub toolbox: Arc<Toolbox>,
+    /// The last `svc` answer's buffer, reused: one allocation per run, not
+    /// per call.
+    answer: Vec<u8>,
     pub ending: Option<Ending>,
     pub tool_calls: u64,
     /// (EL0, EL0 + EL1) instructions, if the PMU counts them.
@@ -80,6 +84,7 @@ impl Run {
             context: KernelContext::default(),
             space,
             toolbox,
+            answer: Vec::new(),
             ending: None,
             tool_calls: 0,
             instructions: (None, None),
@@ -212,7 +217,9 @@ fn system_call(run: &mut Run, frame: &mut Frame) -> Result<(), BadCall> {
     let Some(request) = run.space.user_bytes(request, request_len, false) else {
         return Err(BadCall::Request(request, request_len));
     };
-    let answer = run.toolbox.call_binary(request, &mut AppContext::here());
+    let answer = &mut run.answer;
+    run.toolbox
+        .call_binary(request, &mut AppContext::here(), answer);
     run.tool_calls += 1;
     if answer.len() as u64 > response_cap {
         frame.x[0] = ERR_BUFFER_TOO_SMALL as u64;
@@ -221,7 +228,7 @@ fn system_call(run: &mut Run, frame: &mut Frame) -> Result<(), BadCall> {
     }
     // SAFETY: `allows` accepted response_cap ≥ answer.len() writable bytes
     // there.
-    unsafe { run.space.bytes_at(response, answer.len() as u64) }.copy_from_slice(&answer);
+    unsafe { run.space.bytes_at(response, answer.len() as u64) }.copy_from_slice(answer);
     frame.x[0] = answer.len() as u64;
     frame.x[1] = 0;
     Ok(())

@@ -190,7 +190,20 @@ fn numeric_id(id: &Id) -> Option<RequestId> {
 /// structured result's text mirror is left out (`content` is empty; see
 /// [`crate::binary::drop_text_mirror`]).
 pub(crate) fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
-    let mut out = PostcardOut(Vec::with_capacity(64));
+    let mut out = Vec::with_capacity(64);
+    write_call_response(&mut out, id, result, era);
+    out
+}
+
+/// [`call_response`] appended to `out`, for a caller that reuses one
+/// buffer ([`crate::Toolbox::call_binary`]).
+pub(crate) fn write_call_response(out: &mut Vec<u8>, id: &Id, result: &ToolResult, era: Era) {
+    let mut buffer = PostcardOut(core::mem::take(out));
+    write_into(&mut buffer, id, result, era);
+    *out = buffer.0;
+}
+
+fn write_into(out: &mut PostcardOut, id: &Id, result: &ToolResult, era: Era) {
     out.varint(RESPONSE_TAG);
     out.id(id);
     out.tag(BinTag::Object);
@@ -219,7 +232,6 @@ pub(crate) fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
         out.tag(BinTag::Str);
         out.str("complete");
     }
-    out.0
 }
 
 /// `"content":[{"type":"text","text":` and the tag of the string that
