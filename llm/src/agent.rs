@@ -2,7 +2,7 @@
 //! request, the model names one of the offered tools ([`Choice`] over the
 //! real names) and writes its arguments ([`JsonArgs`] under the tool's
 //! schema); after the caller ran the tool, the model answers from the
-//! result.
+//! result ([`facts`], [`answer_prompt`]).
 //!
 //! The conversation is ChatML. The fixed part ([`Agent::prefix_ids`]: the
 //! system text, one line per tool, and a few worked examples for the tools
@@ -12,8 +12,10 @@
 //!
 //! ```text
 //! <|im_start|>user\n{request}<|im_end|>\n<|im_start|>assistant\ntool: {name}\narguments: {json}
-//! <|im_end|>\n<|im_start|>tool\n{result}<|im_end|>\n<|im_start|>assistant\n{answer}
 //! ```
+//!
+//! The answer is a short conversation of its own ([`answer_prompt`]): the
+//! result's facts in the system turn, the request as the user's.
 //!
 //! The request and the result are tokenized as plain text (a special
 //! token written in them is not one), everything else with specials.
@@ -25,6 +27,8 @@ use alloc::vec::Vec;
 use crate::constrain::{self, Choice, DecodeError, JsonArgs, ObjectSchema, TokenTexts};
 use crate::model::Session;
 use crate::tokenizer::{TokenId, Tokenizer};
+use alloc::string::ToString;
+use serde_json::Value;
 
 /// A tool the agent may choose.
 #[derive(Debug, Clone)]
@@ -238,6 +242,129 @@ pub fn answer_prompt(tokenizer: &Tokenizer, request: &str, facts: &str) -> Vec<T
     ids
 }
 
+/// The tool's result as the answer's facts, at most `max_bytes` of whole
+/// lines: one `name: value` line per scalar member (a nested one named by
+/// its path, a list by its items' values or names), in words (`heap.free`
+/// → `heap free`) and, where the name gives the unit, in units a reader
+/// uses: `temperature_millicelsius: 47236` → `temperature: 47.2 °C`
+/// (likewise `_ms`, `_bytes`, `_hz`). This small model quotes such a value
+/// but does not convert one. The lines whose name shares a word with the
+/// request come first, so that "temperature" finds its line among
+/// `sys_info`'s thirty.
+pub fn facts(request: &str, result: &Value, is_error: bool, max_bytes: usize) -> String {
+    let mut found = Vec::new();
+    scalar_lines("", result, &mut found);
+    let words: Vec<String> = request
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 3)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let relevant = |path: &str| words.iter().any(|w| path.contains(w.as_str()));
+    // Stable: the relevant lines first, each group in the result's order.
+    found.sort_by_key(|(path, _)| !relevant(path));
+    let mut out = String::from(if is_error { "error: " } else { "" });
+    for (path, value) in found {
+        let (name, text) = readable(&path, &value);
+        let line = match name.as_str() {
+            "" => format!("{text}\n"),
+            _ => format!("{name}: {text}\n"),
+        };
+        if out.len() + line.len() > max_bytes {
+            break;
+        }
+        out.push_str(&line);
+    }
+    String::from(out.trim_end())
+}
+
+/// Every scalar in `value` as (its path, its value), in order; a list of
+/// scalars (or of objects with a `name`) as one string.
+fn scalar_lines(path: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(members) => {
+            for (key, value) in members {
+                let path = match path {
+                    "" => key.clone(),
+                    _ => format!("{path}.{key}"),
+                };
+                scalar_lines(&path, value, out);
+            }
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .filter_map(|item| match item {
+                    Value::Object(_) => item.get("name").and_then(plain_text),
+                    _ => plain_text(item),
+                })
+                .collect();
+            out.push((path.into(), Value::String(items.join(", "))));
+        }
+        Value::Null => {}
+        _ => out.push((path.into(), value.clone())),
+    }
+}
+
+fn plain_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+/// Units a member's name may end in, and how its number reads.
+const UNITS: &[(&str, fn(f64) -> String)] = &[
+    ("_millicelsius", |v| format!("{:.1} °C", v / 1000.0)),
+    ("_ms", |v| {
+        if v >= 1000.0 {
+            format!("{:.1} s", v / 1000.0)
+        } else {
+            format!("{v} ms")
+        }
+    }),
+    ("_bytes", |v| {
+        scaled(v, 1024.0, &["bytes", "KiB", "MiB", "GiB"])
+    }),
+    ("_hz", |v| scaled(v, 1000.0, &["Hz", "kHz", "MHz", "GHz"])),
+];
+
+/// `v` in the largest of `units` (each `step` times the last) it reaches.
+fn scaled(v: f64, step: f64, units: &[&str]) -> String {
+    let mut v = v;
+    let mut unit = 0;
+    while v >= step && unit + 1 < units.len() {
+        v /= step;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{v} {}", units[0]),
+        _ => format!("{v:.1} {}", units[unit]),
+    }
+}
+
+/// A member's path and value as a line reads them: the path in words, and
+/// a number in the unit its path names (the unit's suffix dropped).
+fn readable(path: &str, value: &Value) -> (String, String) {
+    let mut format: Option<fn(f64) -> String> = None;
+    let mut words = Vec::new();
+    for segment in path.split('.') {
+        let mut segment = segment;
+        if let Some(&(suffix, f)) = UNITS.iter().find(|(suffix, _)| segment.ends_with(suffix)) {
+            if format.is_none() && value.is_number() {
+                format = Some(f);
+                segment = &segment[..segment.len() - suffix.len()];
+            }
+        }
+        words.push(segment.replace('_', " "));
+    }
+    let text = match (format, value.as_f64()) {
+        (Some(f), Some(v)) => f(v),
+        _ => plain_text(value).unwrap_or_default(),
+    };
+    (words.join(" "), text)
+}
+
 const ANSWER_SYSTEM: &str =
     "You answer questions about a Raspberry Pi board. Facts from the board:";
 
@@ -278,4 +405,41 @@ pub fn prefix_text(tools: &[ToolSpec]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn facts_read_in_words_and_units_the_request_first() {
+        let result = json!({
+            "uptime_ms": 93_412,
+            "ram_bytes": 2_013_265_920u64,
+            "heap": {"used": 5, "free": 7},
+            "temperature_millicelsius": 47_236,
+            "board_serial": null,
+            "clocks_hz": {"arm": 1_500_000_000},
+            "entries": [{"name": "APPS"}, {"name": "config.txt"}],
+            "ok": true,
+        });
+        assert_eq!(
+            facts("what is the board temperature?", &result, false, 1000),
+            "temperature: 47.2 °C\nclocks arm: 1.5 GHz\nentries: APPS, config.txt\nheap free: 7\n\
+             heap used: 5\nok: true\nram: 1.9 GiB\nuptime: 93.4 s"
+        );
+        // (serde_json's map keeps its members sorted.) Whole lines only,
+        // within the limit; an error says so.
+        assert_eq!(
+            facts(
+                "what is the uptime?",
+                &json!({"uptime_ms": 250, "level": false}),
+                true,
+                30
+            ),
+            "error: uptime: 250 ms"
+        );
+        assert_eq!(facts("x", &json!("plain text"), false, 100), "plain text");
+    }
 }

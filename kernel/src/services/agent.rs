@@ -258,7 +258,11 @@ fn ask(request: &str, ctx: &mut dyn Context) -> Result<Object, String> {
     steps.say(&format!("result: {result_text}"));
 
     let started = generic_timer::ticks();
-    let answer = answer(request, &facts(request, &result, is_error), &mut steps)?;
+    let answer = answer(
+        request,
+        &agent::facts(request, &result, is_error, MAX_FACTS_BYTES),
+        &mut steps,
+    )?;
     let mut timing = chosen.timing;
     timing.insert("call_ns", call_ns);
     timing.insert("answer_ns", ticks_to_ns(generic_timer::ticks() - started));
@@ -403,62 +407,4 @@ fn answer(request: &str, facts: &str, steps: &mut Steps<'_>) -> Result<String, S
         }
         Ok(String::from(generation.text().trim()))
     })
-}
-
-/// The tool's result as the answer's facts: one `name: value` line per
-/// scalar member (nested ones as `outer.inner`, a list as its items' names
-/// or values), the lines whose name shares a word with the request first
-/// (so that "temperature" finds `temperature_millicelsius` among
-/// `sys_info`'s thirty), whole lines up to [`MAX_FACTS_BYTES`].
-fn facts(request: &str, result: &Value, is_error: bool) -> String {
-    fn scalar(value: &Value) -> Option<String> {
-        match value {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
-            _ => None,
-        }
-    }
-    fn lines(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-        match value {
-            Value::Object(members) => {
-                for (key, value) in members {
-                    let name = match prefix {
-                        "" => key.clone(),
-                        _ => format!("{prefix}.{key}"),
-                    };
-                    lines(&name, value, out);
-                }
-            }
-            Value::Array(items) => {
-                let items: Vec<String> = items
-                    .iter()
-                    .filter_map(|item| scalar(item).or_else(|| item.get("name").and_then(scalar)))
-                    .collect();
-                out.push((prefix.into(), items.join(", ")));
-            }
-            value => out.extend(scalar(value).map(|text| (prefix.into(), text))),
-        }
-    }
-    let mut found = Vec::new();
-    lines("", result, &mut found);
-    let words: Vec<String> = request
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() >= 3)
-        .map(|w| w.to_ascii_lowercase())
-        .collect();
-    let relevant = |name: &str| words.iter().any(|w| name.contains(w.as_str()));
-    // Stable: the relevant lines first, each group in the result's order.
-    found.sort_by_key(|(name, _)| !relevant(name));
-    let mut out = String::from(if is_error { "error: " } else { "" });
-    for (name, text) in found {
-        let line = match name.as_str() {
-            "" => format!("{text}\n"),
-            _ => format!("{name}: {text}\n"),
-        };
-        if out.len() + line.len() > MAX_FACTS_BYTES {
-            break;
-        }
-        out.push_str(&line);
-    }
-    String::from(out.trim_end())
 }
