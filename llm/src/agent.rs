@@ -248,7 +248,7 @@ pub fn answer_prompt(tokenizer: &Tokenizer, request: &str, facts: &str) -> Vec<T
 /// → `heap free`) and, where the name gives the unit, in units a reader
 /// uses: `temperature_millicelsius: 47236` → `temperature: 47.2 °C`
 /// (likewise `_ms`, `_bytes`, `_hz`). This small model quotes such a value
-/// but does not convert one. The lines whose name shares a word with the
+/// but does not convert one. The lines whose name shares words with the
 /// request come first, so that "temperature" finds its line among
 /// `sys_info`'s thirty.
 pub fn facts(request: &str, result: &Value, is_error: bool, max_bytes: usize) -> String {
@@ -259,9 +259,19 @@ pub fn facts(request: &str, result: &Value, is_error: bool, max_bytes: usize) ->
         .filter(|w| w.len() >= 3)
         .map(|w| w.to_ascii_lowercase())
         .collect();
-    let relevant = |path: &str| words.iter().any(|w| path.contains(w.as_str()));
-    // Stable: the relevant lines first, each group in the result's order.
-    found.sort_by_key(|(path, _)| !relevant(path));
+    // The lines naming most of the request's words first, and among those
+    // the plainest (`temperature` before `max_temperature`); the rest in
+    // the result's order (the sort is stable).
+    let rank = |path: &str| {
+        let matched = words.iter().filter(|w| path.contains(w.as_str())).count();
+        let length = if matched > 0 {
+            path.split(['.', '_']).count()
+        } else {
+            0
+        };
+        (core::cmp::Reverse(matched), length)
+    };
+    found.sort_by_key(|(path, _)| rank(path));
     let mut out = String::from(if is_error { "error: " } else { "" });
     for (path, value) in found {
         let (name, text) = readable(&path, &value);

@@ -102,22 +102,90 @@ fn kernel_tools() -> Vec<ToolSpec> {
                 prop("path", path(), true),
             ],
         ),
+        tool("app_list", "List programs", vec![]),
     ]
 }
 
-/// (request, tool, arguments as JSON)
-const CASES: &[(&str, &str, &str)] = &[
-    ("what is the board temperature?", "sys_info", "{}"),
-    (
+/// A request, the tool and arguments it should come to, and whether the
+/// reference model does today: the first three are the issue's; the rest
+/// measure how far tool choice carries (printed as a figure; a case marked
+/// held that breaks fails the test).
+struct Case {
+    request: &'static str,
+    tool: &'static str,
+    arguments: &'static str,
+    held: bool,
+}
+
+const fn case(
+    request: &'static str,
+    tool: &'static str,
+    arguments: &'static str,
+    held: bool,
+) -> Case {
+    Case {
+        request,
+        tool,
+        arguments,
+        held,
+    }
+}
+
+const CASES: &[Case] = &[
+    case("what is the board temperature?", "sys_info", "{}", true),
+    case(
         "set GPIO pin 17 high",
         "gpio_write",
         r#"{"pin":17,"level":true}"#,
+        true,
     ),
-    (
+    case(
         "list the files in the root directory",
         "fs_list",
         r#"{"path":"/"}"#,
+        true,
     ),
+    case("what time is it?", "time_now", "{}", true),
+    case(
+        "turn pin 27 off",
+        "gpio_write",
+        r#"{"pin":27,"level":false}"#,
+        true,
+    ),
+    case("is the board too hot?", "sys_info", "{}", true),
+    // The model picks sys_info (or a tool it saw in an example) for these.
+    case("read GPIO pin 4", "gpio_read", r#"{"pin":4}"#, false),
+    case(
+        "give me 16 random bytes",
+        "random_bytes",
+        r#"{"count":16}"#,
+        false,
+    ),
+    case(
+        "wait for 500 milliseconds",
+        "sleep_ms",
+        r#"{"ms":500}"#,
+        false,
+    ),
+    case(
+        "make pin 18 an output",
+        "gpio_mode",
+        r#"{"mode":"output","pin":18}"#,
+        false,
+    ),
+    case(
+        "show me the file /config.txt",
+        "fs_read",
+        r#"{"path":"/config.txt"}"#,
+        false,
+    ),
+    case(
+        "how big is /kernel8.img?",
+        "fs_stat",
+        r#"{"path":"/kernel8.img"}"#,
+        false,
+    ),
+    case("which programs can I run?", "app_list", "{}", false),
 ];
 
 #[test]
@@ -134,35 +202,64 @@ fn requests_come_to_the_right_tool_and_arguments() {
     println!("prefix evaluated in {:.2}s", start.elapsed().as_secs_f64());
     let mut cache = Some(session.into_cache());
     let never = &mut || false;
-    let mut wrong = Vec::new();
-    for &(request, want_tool, want_args) in CASES {
+    let (mut right, mut broken) = (0, Vec::new());
+    for case in CASES {
         let mut session = Session::resume(&model, cache.take().unwrap()).unwrap();
         session.truncate(prefix.len());
         let start = std::time::Instant::now();
-        let (tool, pending) = agent.choose_tool(&mut session, request, never).unwrap();
+        let (tool, pending) = agent
+            .choose_tool(&mut session, case.request, never)
+            .unwrap();
         let chose = start.elapsed();
         let call = agent.arguments(&mut session, tool, pending, never).unwrap();
         let name = &agent.tools[tool].name;
+        let got: serde_json::Value = serde_json::from_str(&call.arguments).unwrap();
+        let want: serde_json::Value = serde_json::from_str(case.arguments).unwrap();
+        let ok = name == case.tool && got == want;
         println!(
-            "{request:?} -> {name} {} ({:.2}s to the tool, {:.2}s with arguments)",
+            "{} {:?} -> {name} {} ({:.2}s to the tool, {:.2}s with arguments)",
+            if ok { "right" } else { "WRONG" },
+            case.request,
             call.arguments,
             chose.as_secs_f64(),
             start.elapsed().as_secs_f64()
         );
-        let prompt = llm::agent::answer_prompt(t, request, "ok: true");
-        let mut answering = Session::new(&model, prompt.len() + 24).unwrap();
-        let answer = answering
-            .generate_greedy(&prompt, 24, &[t.token_id("<|im_end|>").unwrap()])
-            .unwrap();
-        println!("    answer: {:?}", t.decode(&answer.ids));
-        let got: serde_json::Value = serde_json::from_str(&call.arguments).unwrap();
-        let want: serde_json::Value = serde_json::from_str(want_args).unwrap();
-        if name != want_tool || got != want {
-            wrong.push(format!("{request:?}: {name} {got}, not {want_tool} {want}"));
+        right += usize::from(ok);
+        if case.held && !ok {
+            broken.push(format!(
+                "{:?}: {name} {got}, not {} {want}",
+                case.request, case.tool
+            ));
         }
         cache = Some(session.into_cache());
     }
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    println!("tool choice: {right} of {} requests right", CASES.len());
+    assert!(broken.is_empty(), "{broken:#?}");
+}
+
+/// The answer quotes the value the facts give (in the facts' units: the
+/// model does not convert millicelsius).
+#[test]
+fn the_answer_quotes_the_result() {
+    let arena = common::model_bytes();
+    let model = Model::load(arena.bytes()).unwrap();
+    let t = &model.tokenizer;
+    let request = "what is the board temperature?";
+    let result = serde_json::json!({
+        "uptime_ms": 12_345,
+        "temperature_millicelsius": 47_236,
+        "max_temperature_millicelsius": 85_000,
+        "heap": {"used": 100_800_000, "free": 412_500_000},
+    });
+    let facts = llm::agent::facts(request, &result, false, 240);
+    let prompt = llm::agent::answer_prompt(t, request, &facts);
+    let mut session = Session::new(&model, prompt.len() + 24).unwrap();
+    let answer = session
+        .generate_greedy(&prompt, 20, &[t.token_id("<|im_end|>").unwrap()])
+        .unwrap();
+    let answer = t.decode(&answer.ids);
+    println!("facts:\n{facts}\nanswer: {answer:?}");
+    assert!(answer.contains("47.2"), "{answer:?}");
 }
 
 #[test]
