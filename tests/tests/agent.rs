@@ -141,7 +141,14 @@ fn the_agent_chooses_and_calls_the_right_tool() {
         "sys_info",
     );
     assert_eq!(r["arguments"], json!({}));
-    assert!(r["result"]["temperature_millicelsius"].is_number(), "{r}");
+    // The answer quotes the temperature as the facts give it (°C, one
+    // decimal: the model reads `temperature: 47.2 °C`).
+    let millicelsius = r["result"]["temperature_millicelsius"]
+        .as_f64()
+        .expect("sys_info's temperature");
+    let celsius = format!("{:.1}", millicelsius / 1000.0);
+    let answer = r["answer"].as_str().unwrap();
+    assert!(answer.contains(&celsius), "{celsius} °C not in {answer:?}");
     assert_eq!(
         r["timing"]["prefix_ns"], 0,
         "the fixed part was evaluated again: {r}"
