@@ -21,13 +21,12 @@
 //! token written in them is not one), everything else with specials.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::constrain::{self, Choice, DecodeError, JsonArgs, ObjectSchema, TokenTexts};
 use crate::model::Session;
 use crate::tokenizer::{TokenId, Tokenizer};
-use alloc::string::ToString;
 use serde_json::Value;
 
 /// A tool the agent may choose.
@@ -323,8 +322,11 @@ fn plain_text(value: &Value) -> Option<String> {
     }
 }
 
+/// How a number reads in a unit.
+type Reading = fn(f64) -> String;
+
 /// Units a member's name may end in, and how its number reads.
-const UNITS: &[(&str, fn(f64) -> String)] = &[
+const UNITS: &[(&str, Reading)] = &[
     ("_millicelsius", |v| format!("{:.1} °C", v / 1000.0)),
     ("_ms", |v| {
         if v >= 1000.0 {
@@ -356,7 +358,7 @@ fn scaled(v: f64, step: f64, units: &[&str]) -> String {
 /// A member's path and value as a line reads them: the path in words, and
 /// a number in the unit its path names (the unit's suffix dropped).
 fn readable(path: &str, value: &Value) -> (String, String) {
-    let mut format: Option<fn(f64) -> String> = None;
+    let mut format: Option<Reading> = None;
     let mut words = Vec::new();
     for segment in path.split('.') {
         let mut segment = segment;

@@ -398,8 +398,8 @@ pub(crate) fn peek_tools_call(bytes: &[u8]) -> Option<PeekedCall<'_>> {
 pub(crate) struct PostcardOut(pub(crate) Vec<u8>);
 
 // The primitives are inlined: a trivial call's answer is a dozen of them,
-// and as calls (each with its own capacity check) they were a fifth of an
-// EL0 program's `svc` round trip.
+// and encoding it is about a quarter of an EL0 program's `svc` round trip;
+// inlined they take ~10 instructions off it (959 → 947).
 impl PostcardOut {
     #[inline]
     pub(crate) fn varint(&mut self, mut n: u64) {

@@ -4,7 +4,8 @@
 //! Listing must follow registration order (so pages are deterministic) while
 //! calls look an item up by name; a hash index beside the `Vec` gives both
 //! with one string comparison per call. (A `BTreeMap` compared the name
-//! with several keys: a tenth of an EL0 program's `svc` round trip.)
+//! with several keys: ~60 instructions of an EL0 program's `svc` round
+//! trip, 1,018 → 959.)
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

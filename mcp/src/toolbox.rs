@@ -147,22 +147,25 @@ impl Toolbox {
                 return;
             }
         }
-        let encoded = match binary::decode(request) {
-            Err(err) => binary::encode(&err.to_rpc_error()),
+        let refusal = match binary::decode(request) {
+            Err(err) => err.to_rpc_error(),
             Ok(Message::Request { id, method, params }) => {
                 match self.serve_decoded(&method, params.as_ref(), ctx) {
-                    Ok(result) => return write_call_response(answer, &id, &result, Era::Legacy),
-                    Err(err) => binary::encode(&error_message(&id, err)),
+                    Ok(result) => {
+                        write_call_response(answer, &id, &result, Era::Legacy);
+                        return;
+                    }
+                    Err(err) => error_message(&id, err),
                 }
             }
-            Ok(_) => binary::encode(&Message::Error {
+            Ok(_) => Message::Error {
                 id: None,
                 code: code::INVALID_REQUEST,
                 message: "Invalid Request: expected a tools/call request".to_string(),
                 data: None,
-            }),
+            },
         };
-        answer.extend_from_slice(&encoded);
+        answer.extend_from_slice(&binary::encode(&refusal));
     }
 
     fn serve_decoded(
@@ -339,11 +342,10 @@ mod tests {
         let refused = |bytes: &[u8]| {
             let mut answer = Vec::new();
             toolbox.call_binary(bytes, &mut NoContext, &mut answer);
-            answer
-        };
-        let refused = |bytes: &[u8]| match decode_with(&refused(bytes), Limits::TRUSTED).unwrap() {
-            Message::Error { code, .. } => code,
-            other => panic!("{other:?}"),
+            match decode_with(&answer, Limits::TRUSTED).unwrap() {
+                Message::Error { code, .. } => code,
+                other => panic!("{other:?}"),
+            }
         };
         let ping = encode(&Message::Request {
             id: Id::U64(1),

@@ -197,13 +197,8 @@ pub(crate) fn call_response(id: &Id, result: &ToolResult, era: Era) -> Vec<u8> {
 
 /// [`call_response`] appended to `out`, for a caller that reuses one
 /// buffer ([`crate::Toolbox::call_binary`]).
-pub(crate) fn write_call_response(out: &mut Vec<u8>, id: &Id, result: &ToolResult, era: Era) {
-    let mut buffer = PostcardOut(core::mem::take(out));
-    write_into(&mut buffer, id, result, era);
-    *out = buffer.0;
-}
-
-fn write_into(out: &mut PostcardOut, id: &Id, result: &ToolResult, era: Era) {
+pub(crate) fn write_call_response(buffer: &mut Vec<u8>, id: &Id, result: &ToolResult, era: Era) {
+    let mut out = PostcardOut(core::mem::take(buffer));
     out.varint(RESPONSE_TAG);
     out.id(id);
     out.tag(BinTag::Object);
@@ -232,6 +227,7 @@ fn write_into(out: &mut PostcardOut, id: &Id, result: &ToolResult, era: Era) {
         out.tag(BinTag::Str);
         out.str("complete");
     }
+    *buffer = out.0;
 }
 
 /// `"content":[{"type":"text","text":` and the tag of the string that
